@@ -1,2 +1,75 @@
-def main() -> None:  # placeholder replaced below in this session
-    raise SystemExit("not yet")
+"""`boundarybot run | console | demo | migrate` — the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+DEFAULT_CONFIG = Path("boundarybot.toml")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `boundarybot` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args.config)
+    except ConfigError as error:
+        sys.exit(str(error))
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        run_demo(sys.stdout)
+    elif args.command == "migrate":
+        from bot.store.migrate import upgrade
+
+        upgrade(settings.database.url)
+        print(f"Database is up to date: {settings.database.redacted_url()}")
+    elif args.command == "console" or not settings.transports():
+        _console(settings)
+    else:
+        sys.exit(
+            "boundarybot: Telegram and Slack transports are not part of this build yet; "
+            "remove their tokens to use the console, or run `boundarybot console`."
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="boundarybot", description="Keeps a coach's between-session contract."
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML settings (default: $BOUNDARYBOT_CONFIG or ./boundarybot.toml if present)",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run every configured transport (the console if none)")
+    sub.add_parser("console", help="chat with the bot in this terminal (SQLite, no tokens)")
+    sub.add_parser("demo", help="play a scripted coaching day and print the transcript")
+    sub.add_parser("migrate", help="bring the database schema up to date and exit")
+    parser.set_defaults(command="run")
+    return parser
+
+
+def _settings(path: Path | None) -> Settings:
+    if path is None and os.environ.get("BOUNDARYBOT_CONFIG"):
+        path = Path(os.environ["BOUNDARYBOT_CONFIG"])
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_settings(path, os.environ)
+
+
+def _console(settings: Settings) -> None:
+    from bot.console_main import run_console
+
+    run_console(settings, sys.stdin, sys.stdout)

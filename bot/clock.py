@@ -41,3 +41,21 @@ class ManualClock:
     def advance(self, delta: timedelta) -> None:
         """Move forward by `delta`."""
         self._now += delta
+
+
+class OffsetClock:
+    """The real time shifted by an offset: the console's clock, which `:time` moves."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        """The real time plus the offset."""
+        return self._base.now() + self._offset
+
+    def set(self, when: datetime) -> None:
+        """Make it `when` now (aware); time then runs on from there."""
+        if when.tzinfo is None:
+            raise ValueError("OffsetClock needs an aware datetime")
+        self._offset = when - self._base.now()

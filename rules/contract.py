@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from rules.calendar import BusinessCalendar
 
@@ -160,9 +160,9 @@ class Policy:
     crisis_text: str | None = None
     crisis_phrases: tuple[str, ...] = ()
 
-    def with_overrides(self, overrides: Mapping[str, object]) -> Policy:
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Policy:
         """This policy with a client's overridden fields (None values mean `not overridden`)."""
-        changes = {k: v for k, v in overrides.items() if v is not None}
+        changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise ValueError(f"policy: no such setting {', '.join(sorted(unknown))}")
@@ -174,7 +174,7 @@ class Policy:
         return calendar_for(
             self.timezone,
             self.hours,
-            tuple((c.start, c.end) for c in self.closures),
+            tuple((c.start, c.end, c.note) for c in self.closures),
             self.holidays,
         )
 
@@ -183,7 +183,7 @@ class Policy:
 def calendar_for(
     timezone: str,
     hours: str,
-    closures: tuple[tuple[date, date], ...],
+    closures: tuple[tuple[date, date, str], ...],
     holidays: str | None,
 ) -> BusinessCalendar:
     """Build (once) the calendar for a schedule; raise ValueError if it is invalid."""

@@ -165,7 +165,10 @@ class Promise(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message waiting to go out; sent after the transaction that wrote it commits."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat", "platform", "chat_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(sa_column=Column(String(128), unique=True, nullable=False))

@@ -1,0 +1,44 @@
+"""Commands for coaches and clients; `run_command` is how every transport runs one."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.commands.registry import Context, Registry, Reply, Role, UsageError
+
+log = logging.getLogger(__name__)
+
+REGISTRY = Registry()
+
+COACH_ONLY = "That command is for coaches."
+
+
+def run_command(ctx: Context, name: str, args: str) -> Reply:
+    """Run `/name args` for the asker and return what they are told, never raising."""
+    _load_handlers()
+    command = REGISTRY.get(name)
+    if command is None:
+        return Reply(_unknown(name, ctx.actor.role))
+    if ctx.actor.role not in command.roles:
+        if Role.COACH in command.roles and ctx.actor.role is not Role.COACH:
+            return Reply(COACH_ONLY)
+        if ctx.actor.role is Role.STRANGER:
+            return Reply("Join with the invite code your coach gave you first: /start CODE")
+        return Reply(f"/{name} is not available to you. /help lists what you can use.")
+    try:
+        result = command.handler(ctx, args)
+    except UsageError as error:
+        return Reply(str(error))
+    return result if isinstance(result, Reply) else Reply(result)
+
+
+def _unknown(name: str, role: Role) -> str:
+    allowed = {c.name for c in REGISTRY.for_role(role)}
+    guess = REGISTRY.closest(name)
+    hint = f" Did you mean /{guess}?" if guess in allowed else ""
+    return f"I don't know /{name}.{hint} /help lists what you can use."
+
+
+def _load_handlers() -> None:
+    """Import the modules that register commands (once; imports are cached)."""
+    from bot.commands import handlers  # noqa: F401

@@ -1,0 +1,215 @@
+"""Invites: `/invite Alex [mode]` makes a single-use code; `/start CODE` (Slack: `join`) uses it."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from bot import outbox
+from bot.commands import REGISTRY
+from bot.commands.args import (
+    coach_of,
+    new_client_name,
+    parse_mode,
+    split_first,
+)
+from bot.commands.registry import Context, Role
+from bot.commands.views import coach_policy
+from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
+from bot.store.policy import contract_for
+from bot.store.queries import client_by_name, coach_chat
+from rules.contract import Mode
+from rules.templates import contract_values, format_local, render
+
+INVITE_EXAMPLE = "/invite Alex open_door"
+VALID_FOR = timedelta(days=7)
+FAILURE_WINDOW = timedelta(hours=1)
+MAX_FAILURES = 5
+MAX_CODE = 64
+
+HOW_TO_JOIN = (
+    "To join, open the invite link your coach sent you, or send /start followed by the "
+    "invite code (on Slack: /boundary join CODE)."
+)
+WRONG_CODE = "That invite code isn't one I know. Check it with your coach, or ask for a new one."
+USED_CODE = "That invite code has already been used. Ask your coach for a new one."
+EXPIRED_CODE = "That invite code has expired (codes last 7 days). Ask your coach for a new one."
+
+
+def code_hash(code: str) -> str:
+    """The SHA-256 of an invite code, which is all that is stored."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def who_hash(platform: str, user_id: str) -> str:
+    """Who tried a code, hashed, so wrong guesses are counted without storing the account."""
+    return hashlib.sha256(f"{platform}:{user_id}".encode()).hexdigest()
+
+
+@REGISTRY.add("invite", roles={Role.COACH}, usage="/invite Alex [open_door|specific|sessions_only]")
+def invite(ctx: Context, args: str) -> str:
+    """Invite a client: a single-use code, valid 7 days."""
+    coach = coach_of(ctx)
+    name_text, rest = split_first(args)
+    name = new_client_name(name_text, INVITE_EXAMPLE)
+    existing = client_by_name(ctx.session, coach.id or 0, name)
+    chosen = parse_mode(rest, INVITE_EXAMPLE) if rest else None
+    mode = (
+        Mode(existing.mode) if existing else chosen or coach_policy(ctx.session, coach).default_mode
+    )
+    name = existing.name if existing else name
+    _revoke_pending(ctx.session, coach.id or 0, name, ctx.now)
+    code = secrets.token_urlsafe(24)
+    row = Invite(
+        coach_id=coach.id or 0,
+        code_hash=code_hash(code),
+        client_name=name,
+        mode=mode.value,
+        created_at=ctx.now,
+        expires_at=ctx.now + VALID_FOR,
+        client_id=existing.id if existing else None,
+    )
+    ctx.session.add(row)
+    until = format_local(row.expires_at, coach_policy(ctx.session, coach).timezone, ctx.now)
+    lines = [f"Invite for {name} ({mode}), for one use until {until}."]
+    if existing:
+        lines[0] += f" {name} has joined already: this links another account (e.g. Slack)."
+        if chosen is not None and chosen != mode:
+            lines[0] += f" Their mode stays {mode}; /mode {name} {chosen} changes it."
+    if ctx.bot_username:
+        lines.append(f"Telegram link: https://t.me/{ctx.bot_username}?start={code}")
+    lines.append(f"On Slack: /boundary join {code}")
+    lines.append(f"Or send me: /start {code}")
+    return "\n".join(lines)
+
+
+def _revoke_pending(session: Session, coach_id: int, name: str, now: datetime) -> None:
+    """A new invite for a name replaces the older unused ones, so only one code works."""
+    for old in session.exec(
+        select(Invite).where(Invite.coach_id == coach_id, col(Invite.used_at).is_(None))
+    ).all():
+        if old.client_name.casefold() == name.casefold() and old.expires_at > now:
+            old.expires_at = now
+            session.add(old)
+
+
+@REGISTRY.add("join", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/boundary join CODE")
+@REGISTRY.add("start", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/start CODE")
+def start(ctx: Context, args: str) -> str:
+    """Join your coach with the invite code they gave you."""
+    if ctx.actor.role is Role.COACH:
+        name = coach_of(ctx).name
+        return f"Hello, {name}! /help lists your commands; /invite Alex invites a client."
+    if ctx.actor.role is Role.CLIENT and ctx.actor.client is not None:
+        return f"You're already connected with {coach_of(ctx).name}. /hours shows the contract."
+    code = args.strip()
+    if not code:
+        return HOW_TO_JOIN
+    who = who_hash(ctx.inbound.platform, ctx.inbound.user_id)
+    locked = locked_until(ctx.session, who, ctx.now)
+    if locked is not None:
+        minutes = max(1, -(-int((locked - ctx.now).total_seconds()) // 60))
+        return f"Too many wrong codes from this account. Try again in {minutes} minutes."
+    row = _usable_invite(ctx.session, code, ctx.now)
+    if isinstance(row, str):
+        ctx.session.add(FailedJoin(who_hash=who, at=ctx.now))
+        return row
+    return join(ctx, row)
+
+
+def _usable_invite(session: Session, code: str, now: datetime) -> Invite | str:
+    """The invite a code names if it can be used now, else what is wrong with it."""
+    if len(code) > MAX_CODE or any(ch.isspace() for ch in code):
+        return WRONG_CODE
+    row = session.exec(select(Invite).where(Invite.code_hash == code_hash(code))).first()
+    if row is None:
+        return WRONG_CODE
+    if row.used_at is not None:
+        return USED_CODE
+    if row.expires_at <= now:
+        return EXPIRED_CODE
+    return row
+
+
+def locked_until(session: Session, who: str, now: datetime) -> datetime | None:
+    """When an account that sent 5 wrong codes within an hour may try again, if not yet."""
+    session.execute(delete(FailedJoin).where(col(FailedJoin.at) < now - 2 * FAILURE_WINDOW))
+    times = sorted(
+        session.exec(
+            select(FailedJoin.at).where(
+                FailedJoin.who_hash == who, FailedJoin.at > now - 2 * FAILURE_WINDOW
+            )
+        ).all()
+    )
+    ends = [
+        times[i] + FAILURE_WINDOW
+        for i in range(MAX_FAILURES - 1, len(times))
+        if times[i] - times[i - MAX_FAILURES + 1] <= FAILURE_WINDOW
+    ]
+    return max(ends) if ends and max(ends) > now else None
+
+
+def join(ctx: Context, row: Invite) -> str:
+    """Use the invite: link the sender's account to the client (created now if new)."""
+    taken = ctx.session.execute(
+        update(Invite)
+        .where(col(Invite.id) == row.id, col(Invite.used_at).is_(None))
+        .values(used_at=ctx.now)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return USED_CODE  # someone used it a moment ago
+    coach = ctx.session.get(Coach, row.coach_id)
+    assert coach is not None
+    client = _client_for(ctx, row)
+    row.client_id = client.id
+    ctx.session.add(row)
+    _link(ctx, client)
+    _tell_coach(ctx, coach, client)
+    contract = contract_for(ctx.session, client)
+    return render(contract, "welcome", **contract_values(contract, ctx.now))
+
+
+def _client_for(ctx: Context, row: Invite) -> Client:
+    """The invited client: the existing one (a second account) or a new row."""
+    found = ctx.session.get(Client, row.client_id) if row.client_id else None
+    found = found or client_by_name(ctx.session, row.coach_id, row.client_name)
+    if found is None:
+        found = Client(
+            coach_id=row.coach_id, name=row.client_name, mode=row.mode, created_at=ctx.now
+        )
+        ctx.session.add(found)
+        ctx.session.flush()
+    return found
+
+
+def _link(ctx: Context, client: Client) -> None:
+    """The sender's account becomes the client's, answered in this private chat."""
+    inbound = ctx.inbound
+    identity = ctx.session.exec(
+        select(Identity).where(
+            Identity.platform == inbound.platform, Identity.user_id == inbound.user_id
+        )
+    ).first() or Identity(platform=inbound.platform, user_id=inbound.user_id, chat_id="")
+    identity.chat_id, identity.client_id, identity.coach_id = inbound.chat_id, client.id, None
+    ctx.session.add(identity)
+    ctx.session.flush()
+
+
+def _tell_coach(ctx: Context, coach: Coach, client: Client) -> None:
+    chat = coach_chat(ctx.session, coach.id or 0, prefer=ctx.inbound.platform)
+    if chat is None:
+        return
+    outbox.enqueue(
+        ctx.session,
+        key=f"evt:{ctx.inbound.platform}:{ctx.inbound.event_id}:joined",
+        platform=chat[0],
+        chat_id=chat[1],
+        text=f"{client.name} joined on {ctx.inbound.platform}. /client {client.name} shows more.",
+        now=ctx.now,
+        coach_id=coach.id,
+        client_id=client.id,
+    )

@@ -1,0 +1,158 @@
+"""A terminal chat with the whole bot: `coach: /hours mon-fri 09:00-17:00`, `alex: hi`."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+import pytz
+from sqlmodel import select
+
+from bot.app import App
+from bot.clock import ManualClock, OffsetClock
+from bot.messages import Attachment, Inbound
+from bot.schedule import ensure_timers
+from bot.store.db import transaction
+from bot.store.models import Coach, Identity
+from bot.transports.console import PLATFORM, ConsoleTransport
+
+HELP = """Type lines as `name: text`, e.g.
+  coach: /invite Alex open_door      (the coach's name is their key from the config)
+  alex: /start CODE                  (anyone else is a stranger until they join)
+  alex: I had a breakthrough today
+  alex: 1                            (press button 1 of the newest message to alex)
+  coach: >3 thanks, see you Thursday (reply to message #3, as a coach replies on Telegram)
+  alex: [photo] look at this         (a message with an attachment)
+:time 2026-11-23 21:00   move the clock (in the first coach's zone) and fire what came due
+:help   this help          :quit   leave"""
+
+LINE = re.compile(r"^\s*([A-Za-z][\w.-]*)\s*:\s?(.*)$")
+REPLY = re.compile(r"^>(\d+)\s+(.*)$", re.S)
+ATTACHMENT = re.compile(r"^\[(photo|voice|video|document|file)\]\s*(.*)$", re.S)
+
+
+@dataclass
+class Console:
+    """Turns typed lines into inbound messages and runs due work after each one."""
+
+    app: App
+    transport: ConsoleTransport
+    clock: ManualClock | OffsetClock
+    out: TextIO
+    _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def link_coaches(self) -> None:
+        """Give every coach a console identity named by their key."""
+        with transaction(self.app.engine) as session:
+            for coach in session.exec(select(Coach)).all():
+                exists = session.exec(
+                    select(Identity).where(
+                        Identity.platform == PLATFORM, Identity.user_id == coach.key
+                    )
+                ).first()
+                if exists is None:
+                    session.add(
+                        Identity(
+                            platform=PLATFORM,
+                            user_id=coach.key,
+                            chat_id=coach.key,
+                            coach_id=coach.id,
+                        )
+                    )
+
+    async def feed(self, line: str) -> bool:
+        """Handle one typed line; False when the person asked to quit."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line.startswith(":"):
+            return await self._meta(line)
+        match = LINE.match(line)
+        if match is None:
+            self.out.write("  (type `name: text`, or :help)\n")
+            return True
+        await self.say(match.group(1).lower(), match.group(2))
+        return True
+
+    async def say(self, who: str, text: str) -> None:
+        """`who` sends `text` to the bot."""
+        choice = None
+        reply_to = None
+        attachments: tuple[Attachment, ...] = ()
+        buttons = self.transport.choices.get(who, ())
+        if text.strip().isdigit() and 0 < int(text) <= len(buttons):
+            choice = buttons[int(text) - 1].data
+        if (reply := REPLY.match(text)) is not None:
+            reply_to, text = reply.group(1), reply.group(2)
+        if (attached := ATTACHMENT.match(text)) is not None:
+            event_no = next(self._events)
+            attachments = (Attachment(attached.group(1), f"file-{event_no}"),)
+            text = attached.group(2)
+        inbound = Inbound(
+            platform=PLATFORM,
+            user_id=who,
+            chat_id=who,
+            text="" if choice else text,
+            event_id=f"console-{next(self._events)}",
+            received_at=self.clock.now(),
+            attachments=attachments,
+            reply_to=reply_to,
+            choice=choice,
+            source_message_id=f"c{next(self._events)}",
+        )
+        handled = self.app.dispatcher.handle(inbound)
+        for direct in handled.direct:
+            self.out.write(f"  → {who}: {direct.text}\n")
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Fire due timers and deliver everything waiting, until nothing is left."""
+        for _ in range(20):
+            with transaction(self.app.engine) as session:
+                ensure_timers(session, self.clock.now())
+            fired = self.app.scheduler.run_due()
+            sent = await self.app.outbox.deliver_due()
+            if not fired and not sent:
+                return
+
+    async def _meta(self, line: str) -> bool:
+        word, _, rest = line[1:].partition(" ")
+        if word in ("quit", "q", "exit"):
+            return False
+        if word == "time":
+            await self.move_clock(rest.strip())
+        else:
+            self.out.write(HELP + "\n")
+        return True
+
+    async def move_clock(self, text: str) -> None:
+        """`:time 2026-11-23 21:00` (first coach's zone, or an explicit offset)."""
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            self.out.write("  (:time needs a date and time, like :time 2026-11-23 21:00)\n")
+            return
+        if when.tzinfo is None:
+            when = pytz.timezone(self.zone()).localize(when)
+        self.clock.set(when)
+        local = when.astimezone(pytz.timezone(self.zone()))
+        self.out.write(f"  (it is now {local:%a %d %b %Y, %H:%M %Z})\n")
+        await self.settle()
+
+    def zone(self) -> str:
+        """The first coach's time zone, for reading typed times."""
+        with transaction(self.app.engine) as session:
+            coach = session.exec(select(Coach)).first()
+        return str(coach.policy.get("timezone") or "UTC") if coach else "UTC"
+
+    async def play(self, lines: Iterable[str]) -> None:
+        """Feed a script of lines, echoing each as a chat transcript."""
+        for line in lines:
+            if line.strip() and not line.startswith(":"):
+                self.out.write(line.rstrip() + "\n")
+            if not await self.feed(line):
+                return

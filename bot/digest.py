@@ -1,0 +1,312 @@
+"""The coach's daily digest: what waits for a reply, FYI news, parked items, failed deliveries.
+
+`build_digest` gathers the sections as data (so Slack can render them as blocks) and marks what
+it shows as digested or reported; `render_text` turns them into plain text in the coach's zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from bot.coach_texts import KIND_LABELS
+from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
+from bot.store.policy import coach_closures, policy_from_coach
+from rules.contract import Policy
+from rules.templates import format_local
+
+PREVIEW_CHARS = 300  # longer texts are cut, with a pointer to /show N for the rest
+PARKED_WINDOW = timedelta(hours=48)
+REASON_CHARS = 200
+SECTIONS = ("overdue", "waiting", "updates", "former", "parked", "failed")
+
+
+def coach_policy(session: Session, coach: Coach) -> Policy:
+    """The coach's effective policy, closures included."""
+    return policy_from_coach(coach, coach_closures(session, coach.id or 0))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One client message as the digest shows it; `cut` when `preview` is not all of it."""
+
+    message_id: int
+    client: str
+    kind: str | None
+    received_at: datetime
+    preview: str
+    cut: bool
+    attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A message waiting for the coach's reply; `queued_until` if it is not delivered yet."""
+
+    entry: Entry
+    reply_by: datetime
+    queued_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClientNews:
+    """One client's updates, oldest first."""
+
+    client: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class SessionParked:
+    """What a client parked for a session in the next two days."""
+
+    client: str
+    session_at: datetime
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """A message the bot could not deliver, and why."""
+
+    recipient: str
+    reason: str
+    queued_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A coach's digest as data; every section is a tuple, empty when there is nothing."""
+
+    coach: str
+    zone: str
+    at: datetime
+    overdue: tuple[Waiting, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
+    updates: tuple[ClientNews, ...] = ()
+    former: tuple[ClientNews, ...] = ()
+    parked: tuple[SessionParked, ...] = ()
+    failed: tuple[FailedDelivery, ...] = ()
+
+    def is_empty(self) -> bool:
+        """True when no section has anything in it."""
+        return not any(getattr(self, name) for name in SECTIONS)
+
+
+def preview(message: Message, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
+    """The message text on one line, cut to `limit` characters with `…`; and whether it was cut."""
+    if message.purged:
+        return "(text removed after the retention period)", False
+    text = " ".join(message.text.split())
+    if not text:
+        return "(no text)", False
+    if len(text) <= limit:
+        return text, False
+    return text[:limit].rstrip() + "…", True
+
+
+def _attachment_labels(message: Message) -> tuple[str, ...]:
+    labels = []
+    for item in message.attachments:
+        label = str(item.get("type") or "file").replace("voice", "voice note")
+        name = str(item.get("name") or "")
+        labels.append(f'{label} "{name}"' if name else label)
+    return tuple(labels)
+
+
+def _entry(message: Message, client: Client) -> Entry:
+    text, cut = preview(message)
+    return Entry(
+        message_id=message.id or 0,
+        client=client.name,
+        kind=message.kind,
+        received_at=message.received_at,
+        preview=text,
+        cut=cut,
+        attachments=_attachment_labels(message),
+    )
+
+
+def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None:
+    """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
+    waiting = _waiting(session, coach, now)
+    updates = _news(session, coach, now, former=False)
+    former = _news(session, coach, now, former=True)
+    failed = _failed(session, coach)
+    content = Digest(
+        coach=coach.name,
+        zone=coach_policy(session, coach).timezone,
+        at=now,
+        overdue=tuple(w for w in waiting if w.reply_by < now),
+        waiting=tuple(w for w in waiting if w.reply_by >= now),
+        updates=_group(updates),
+        former=_group(former),
+        parked=_parked(session, coach, now),
+        failed=tuple(item for item, _ in failed),
+    )
+    if content.is_empty():
+        return None
+    for message, _ in (*updates, *former):
+        message.digested_at = now
+        session.add(message)
+    for _, row in failed:
+        row.reported_at = now
+        session.add(row)
+    return content
+
+
+def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
+    rows = session.exec(
+        select(Promise, Message, Client)
+        .join(Message, col(Message.id) == Promise.message_id)
+        .join(Client, col(Client.id) == Promise.client_id)
+        .where(Promise.coach_id == coach.id, col(Promise.replied_at).is_(None))
+        .where(col(Message.received_at) <= now)
+        .order_by(col(Promise.reply_by), col(Message.id))
+    ).all()
+    return [
+        Waiting(
+            entry=_entry(message, client),
+            reply_by=promise.reply_by,
+            queued_until=message.release_at
+            if message.decision == "queue" and message.delivered_at is None
+            else None,
+        )
+        for promise, message, client in rows
+    ]
+
+
+def _news(
+    session: Session, coach: Coach, now: datetime, *, former: bool
+) -> list[tuple[Message, Client]]:
+    # a former client's question gets the alumni answer and is kept: the coach sees it here
+    decisions = ("digest", "alumni") if former else ("digest",)
+    rows = session.exec(
+        select(Message, Client)
+        .join(Client, col(Client.id) == Message.client_id)
+        .where(Message.coach_id == coach.id, col(Message.decision).in_(decisions))
+        .where(Message.former_client == former, col(Message.digested_at).is_(None))
+        .where(col(Message.received_at) <= now)
+        .order_by(col(Client.name), col(Client.id), col(Message.received_at), col(Message.id))
+    ).all()
+    return [(message, client) for message, client in rows]
+
+
+def _group(rows: Iterable[tuple[Message, Client]]) -> tuple[ClientNews, ...]:
+    groups: dict[int, list[Entry]] = {}
+    names: dict[int, str] = {}
+    for message, client in rows:
+        groups.setdefault(client.id or 0, []).append(_entry(message, client))
+        names[client.id or 0] = client.name
+    return tuple(ClientNews(names[cid], tuple(entries)) for cid, entries in groups.items())
+
+
+def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
+    rows = session.exec(
+        select(Message, Client)
+        .join(Client, col(Client.id) == Message.client_id)
+        .where(Message.coach_id == coach.id, Message.decision == "park")
+        .where(col(Message.briefed_at).is_(None), col(Message.received_at) <= now)
+        .where(col(Client.next_session) > now, col(Client.next_session) <= now + PARKED_WINDOW)
+        .order_by(col(Client.next_session), col(Client.id), col(Message.received_at))
+    ).all()
+    groups: dict[int, SessionParked] = {}
+    for message, client in rows:
+        assert client.next_session is not None
+        group = groups.get(client.id or 0) or SessionParked(client.name, client.next_session, ())
+        entries = (*group.entries, _entry(message, client))
+        groups[client.id or 0] = SessionParked(group.client, group.session_at, entries)
+    return tuple(groups.values())
+
+
+def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox]]:
+    clients = {c.id: c for c in session.exec(select(Client).where(Client.coach_id == coach.id))}
+    own_chats = {
+        (i.platform, i.chat_id)
+        for i in session.exec(select(Identity).where(Identity.coach_id == coach.id))
+    }
+    rows = session.exec(
+        select(Outbox)
+        .where(Outbox.status == "failed", col(Outbox.reported_at).is_(None))
+        .where(or_(Outbox.coach_id == coach.id, col(Outbox.client_id).in_(list(clients))))
+        .order_by(col(Outbox.created_at), col(Outbox.id))
+    ).all()
+    found = []
+    for row in rows:
+        client = clients.get(row.client_id)
+        if (row.platform, row.chat_id) in own_chats or client is None:
+            recipient = "you"
+        else:
+            recipient = client.name
+        reason = " ".join((row.last_error or "no reason given").split())[:REASON_CHARS]
+        found.append((FailedDelivery(recipient, reason, row.created_at), row))
+    return found
+
+
+def render_text(digest: Digest) -> str:
+    """The digest as plain text with a header per section, times in the coach's zone."""
+    blocks = [f"Your daily digest · {format_local(digest.at, digest.zone)}"]
+    blocks += _replies("Overdue replies", digest.overdue, digest, overdue=True)
+    blocks += _replies("Waiting for your reply", digest.waiting, digest, overdue=False)
+    blocks += _news_text("Updates (no reply needed)", digest.updates, digest, "")
+    blocks += _news_text("Former clients' news", digest.former, digest, " (former client)")
+    if digest.parked:
+        lines = ["Kept for sessions in the next two days"]
+        for group in digest.parked:
+            when = format_local(group.session_at, digest.zone, digest.at)
+            lines.append(f"{group.client} · session {when} · {len(group.entries)} kept")
+            lines += [line for e in group.entries for line in _entry_lines(e, digest)]
+        blocks.append("\n".join(lines))
+    if digest.failed:
+        lines = [f"Deliveries that failed ({len(digest.failed)})"]
+        for item in digest.failed:
+            when = format_local(item.queued_at, digest.zone, digest.at)
+            lines.append(f"• to {item.recipient}, queued {when}: {item.reason}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: bool) -> list[str]:
+    if not items:
+        return []
+    lines = [f"{title} ({len(items)})"]
+    for item in items:
+        due = format_local(item.reply_by, digest.zone, digest.at)
+        head = f"• {item.entry.client} · {_label(item.entry.kind)} · "
+        head += f"{'was due' if overdue else 'reply by'} {due}"
+        if item.queued_until is not None:
+            head += f" · reaches you {format_local(item.queued_until, digest.zone, digest.at)}"
+        lines += [head, *_body_lines(item.entry)]
+    return ["\n".join(lines)]
+
+
+def _news_text(title: str, groups: Sequence[ClientNews], digest: Digest, mark: str) -> list[str]:
+    if not groups:
+        return []
+    lines = [title]
+    for group in groups:
+        count = len(group.entries)
+        lines.append(f"{group.client}{mark} · {count} message{'s' if count != 1 else ''}")
+        lines += [line for e in group.entries for line in _entry_lines(e, digest)]
+    return ["\n".join(lines)]
+
+
+def _entry_lines(entry: Entry, digest: Digest) -> list[str]:
+    when = format_local(entry.received_at, digest.zone, digest.at)
+    return [f"• {when} · {_label(entry.kind)}", *_body_lines(entry)]
+
+
+def _body_lines(entry: Entry) -> list[str]:
+    lines = [f"  {entry.preview}"]
+    if entry.attachments:
+        lines.append(f"  Attached: {', '.join(entry.attachments)} — /show {entry.message_id}")
+    if entry.cut:
+        lines.append(f"  (cut short — /show {entry.message_id} for all of it)")
+    return lines
+
+
+def _label(kind: str | None) -> str:
+    return KIND_LABELS.get(kind, kind or "message")

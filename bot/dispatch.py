@@ -1,0 +1,215 @@
+"""Inbound -> who -> processed? -> command or client message -> rules -> outbox, in one transaction.
+
+Every transport, the console and the tests call `Dispatcher.handle`. Nothing is sent from in
+here: replies are outbox rows committed with the message they answer, and the outbox worker is
+nudged after the commit. Only a stranger's answer is returned to be sent directly, because
+nothing of theirs is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot import client_flow, outbox
+from bot.clock import Clock
+from bot.commands import run_command
+from bot.commands.registry import Actor, Context, Reply, Role, split_command
+from bot.messages import Inbound
+from bot.relay import client_for_forward, relay_reply
+from bot.store.db import transaction
+from bot.store.models import Client, Coach, ProcessedEvent
+from bot.store.queries import identity_of
+from rules.classify import kind_for_command
+
+log = logging.getLogger(__name__)
+
+STRANGER_LINE = (
+    "Hello! I pass messages between coaches and their clients. If your coach gave you an "
+    "invite code, send /start CODE to join."
+)
+NOT_PRIVATE_LINE = "I only work in private chats — please message me directly."
+COACH_PLAIN_LINE = (
+    "To answer a client, reply to their forwarded message or use /reply NAME text. "
+    "/help lists the commands."
+)
+KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What became of an inbound message; `direct` lines are sent straight back, unstored."""
+
+    outcome: str  # duplicate, stranger, client, choice, command, relay, coach
+    direct: tuple[Reply, ...] = ()
+    message_id: int | None = None
+
+
+@dataclass
+class Dispatcher:
+    """The single entry point for everything people send to the bot."""
+
+    engine: Engine
+    clock: Clock
+    bot_usernames: dict[str, str] = field(default_factory=dict)  # platform -> bot username
+    services: dict[str, object] = field(default_factory=dict)
+    on_commit: Callable[[], None] = lambda: None
+
+    def handle(self, inbound: Inbound) -> Handled:
+        """Handle one inbound message exactly once; raises if the database is unreachable."""
+        try:
+            with transaction(self.engine) as session:
+                handled = self._handle(session, inbound)
+        except IntegrityError:
+            # Another worker committed the same platform event first.
+            return Handled("duplicate")
+        if handled.outcome not in ("duplicate", "stranger"):
+            self.on_commit()
+        return handled
+
+    def _handle(self, session: Session, inbound: Inbound) -> Handled:
+        actor = identify(session, inbound)
+        if actor.role is Role.STRANGER:
+            return self._stranger(session, inbound, actor)
+        if session.get(ProcessedEvent, (inbound.platform, inbound.event_id)) is not None:
+            return Handled("duplicate")
+        session.add(
+            ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
+        )
+        session.flush()
+        if not inbound.private:
+            return self._answer(session, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
+        if actor.role is Role.COACH:
+            return self._coach(session, inbound, actor)
+        return self._client(session, inbound, actor)
+
+    @property
+    def now(self) -> datetime:
+        """The injected clock's time."""
+        return self.clock.now()
+
+    def _context(self, session: Session, inbound: Inbound, actor: Actor) -> Context:
+        return Context(
+            session=session,
+            now=self.now,
+            actor=actor,
+            inbound=inbound,
+            bot_username=self.bot_usernames.get(inbound.platform),
+            services=dict(self.services),
+        )
+
+    def _stranger(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+        parsed = split_command(inbound.text)
+        if not inbound.private:
+            return Handled("stranger", (Reply(NOT_PRIVATE_LINE),))
+        if parsed is None:
+            return Handled("stranger", (Reply(STRANGER_LINE),))
+        reply = run_command(self._context(session, inbound, actor), *parsed)
+        joined = identify(session, inbound).role is Role.CLIENT
+        return Handled("joined" if joined else "stranger", (reply,))
+
+    def _coach(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+        parsed = split_command(inbound.text)
+        if parsed is not None:
+            reply = run_command(self._context(session, inbound, actor), *parsed)
+            return self._answer(session, inbound, reply, "command")
+        assert actor.coach is not None
+        client = None
+        if inbound.reply_to is not None:
+            client = client_for_forward(
+                session,
+                coach_id=actor.coach.id or 0,
+                platform=inbound.platform,
+                chat_id=inbound.chat_id,
+                platform_message_id=inbound.reply_to,
+            )
+        if client is None:
+            return self._answer(session, inbound, Reply(COACH_PLAIN_LINE), "coach")
+        receipt = relay_reply(
+            session,
+            coach=actor.coach,
+            client=client,
+            text=inbound.text,
+            now=self.now,
+            key=f"evt:{inbound.platform}:{inbound.event_id}:relay",
+            copy_from=_copies(inbound),
+        )
+        return self._answer(session, inbound, Reply(receipt), "relay")
+
+    def _client(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+        assert actor.client is not None and actor.coach is not None
+        if inbound.choice is not None:
+            line = client_flow.answer_choice(
+                session, client=actor.client, coach=actor.coach, data=inbound.choice, now=self.now
+            )
+            if line is not None:
+                return self._answer(session, inbound, Reply(line), "choice")
+            return Handled("choice")
+        parsed = split_command(inbound.text)
+        kind = None
+        text = inbound.text
+        if parsed is not None and parsed[0] in KIND_COMMANDS:
+            kind, text = kind_for_command(parsed[0]), parsed[1]
+        elif parsed is not None:
+            reply = run_command(self._context(session, inbound, actor), *parsed)
+            return self._answer(session, inbound, reply, "command")
+        incoming = client_flow.Incoming(
+            text=text,
+            kind=kind,
+            attachments=inbound.attachments,
+            chat_id=inbound.chat_id,
+            source_message_id=inbound.source_message_id,
+        )
+        message = client_flow.receive(
+            session,
+            client=actor.client,
+            coach=actor.coach,
+            inbound=inbound,
+            incoming=incoming,
+            now=self.now,
+        )
+        return Handled("client", message_id=message.id)
+
+    def _answer(self, session: Session, inbound: Inbound, reply: Reply, outcome: str) -> Handled:
+        """Queue `reply` to the asker's chat in this transaction."""
+        outbox.enqueue(
+            session,
+            key=f"evt:{inbound.platform}:{inbound.event_id}:reply",
+            platform=inbound.platform,
+            chat_id=inbound.chat_id,
+            text=reply.text,
+            now=self.now,
+            choices=reply.choices,
+        )
+        return Handled(outcome)
+
+
+def identify(session: Session, inbound: Inbound) -> Actor:
+    """Coach, client or stranger, from the platform account that wrote."""
+    identity = identity_of(session, inbound.platform, inbound.user_id)
+    if identity is None:
+        return Actor(Role.STRANGER)
+    if identity.coach_id is not None:
+        coach = session.get(Coach, identity.coach_id)
+        return Actor(Role.COACH, identity=identity, coach=coach)
+    client = session.get(Client, identity.client_id) if identity.client_id else None
+    if client is None:
+        return Actor(Role.STRANGER)
+    if identity.chat_id != inbound.chat_id and inbound.private:
+        identity.chat_id = inbound.chat_id  # they wrote from a new private chat: answer there
+        session.add(identity)
+    return Actor(
+        Role.CLIENT, identity=identity, coach=session.get(Coach, client.coach_id), client=client
+    )
+
+
+def _copies(inbound: Inbound) -> tuple[tuple[str, str], ...]:
+    if inbound.attachments and inbound.source_message_id:
+        return ((inbound.chat_id, inbound.source_message_id),)
+    return ()

@@ -1,0 +1,324 @@
+"""What each kind of timer does when it comes due: releases, reminders, digests, briefs, notices.
+
+Every handler runs inside the transaction that marks its timer done and writes only outbox rows
+and delivery marks there. A timer whose subject is gone raises `Skip`; nothing here logs text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytz
+from sqlmodel import Session, col, select
+
+from bot import coach_texts, outbox
+from bot.digest import build_digest, coach_policy, preview, render_text
+from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
+from bot.store.queries import client_chat, coach_chat
+from rules.templates import format_local
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_COUNTED: dict[str | None, tuple[str, str]] = {
+    "fyi": ("update", "updates"),
+    "question": ("question", "questions"),
+    "scheduling": ("scheduling message", "scheduling messages"),
+    "goals": ("goals message", "goals messages"),
+    None: ("other message", "other messages"),
+}
+
+
+def utc_minute(when: datetime) -> str:
+    """`2026-11-23T09:00Z`: the UTC minute of an aware datetime, as timer keys spell it."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+class Skip(Exception):
+    """A timer that cannot be done (its subject is gone); `reason` is logged, no client text."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def run_timer(session: Session, timer: Timer, now: datetime) -> None:
+    """Do what `timer` is for, in the caller's transaction."""
+    handler = HANDLERS.get(timer.kind)
+    if handler is None:
+        raise Skip(f"unknown kind {timer.kind!r}")
+    handler(session, timer, now)
+
+
+def _client(session: Session, client_id: int | None) -> Client:
+    client = session.get(Client, client_id) if client_id is not None else None
+    if client is None:
+        raise Skip("client gone")
+    return client
+
+
+def _coach(session: Session, coach_id: int | None) -> Coach:
+    coach = session.get(Coach, coach_id) if coach_id is not None else None
+    if coach is None:
+        raise Skip("coach gone")
+    return coach
+
+
+def _coach_chat(session: Session, coach: Coach, prefer: str | None = None) -> tuple[str, str]:
+    chat = coach_chat(session, coach.id or 0, prefer=prefer)
+    if chat is None:
+        raise Skip("coach has no chat")
+    return chat
+
+
+def release(session: Session, timer: Timer, now: datetime) -> None:
+    """Deliver a client's queued messages to the coach as one message, in arrival order."""
+    client = _client(session, timer.client_id)
+    messages = session.exec(
+        select(Message)
+        .where(Message.client_id == client.id, Message.decision == "queue")
+        .where(col(Message.delivered_at).is_(None), col(Message.release_at) <= now)
+        .order_by(col(Message.received_at), col(Message.id))
+    ).all()
+    if not messages:
+        return
+    coach = _coach(session, client.coach_id)
+    platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
+    text = coach_texts.released(
+        client=client.name,
+        items=[(m.received_at, m.kind, m.text, m.attachments) for m in messages],
+        reply_by=_first_reply_by(session, [m.id for m in messages if m.id is not None]),
+        zone=coach_policy(session, coach).timezone,
+    )
+    outbox.enqueue(
+        session,
+        key=f"release:{client.id}:m{messages[-1].id}",  # batches are disjoint: last ids differ
+        platform=platform,
+        chat_id=chat_id,
+        text=text,
+        now=now,
+        copy_from=copy_pairs(messages),
+        coach_id=coach.id,
+        client_id=client.id,
+        message_id=messages[0].id,
+    )
+    for message in messages:
+        message.delivered_at = now
+        session.add(message)
+
+
+def _first_reply_by(session: Session, message_ids: Sequence[int]) -> datetime | None:
+    promises = session.exec(
+        select(Promise).where(
+            col(Promise.message_id).in_(message_ids), col(Promise.replied_at).is_(None)
+        )
+    ).all()
+    return min((p.reply_by for p in promises), default=None)
+
+
+def copy_pairs(messages: Sequence[Message]) -> tuple[tuple[str, str], ...]:
+    """The (chat id, message id) of every attachment to copy, each once, in order."""
+    pairs: dict[tuple[str, str], None] = {}
+    for message in messages:
+        for item in message.attachments:
+            if item.get("chat_id") and item.get("message_id"):
+                pairs[(str(item["chat_id"]), str(item["message_id"]))] = None
+    return tuple(pairs)
+
+
+def reminder(session: Session, timer: Timer, now: datetime) -> None:
+    """Remind the coach once of a message still waiting for a reply."""
+    promise = session.get(Promise, timer.ref_id) if timer.ref_id is not None else None
+    if promise is None:
+        raise Skip("promise gone")
+    if promise.replied_at is not None or promise.reminded_at is not None:
+        return
+    client = _client(session, promise.client_id)
+    coach = _coach(session, promise.coach_id)
+    message = session.get(Message, promise.message_id)
+    platform, chat_id = _coach_chat(session, coach, prefer=message.platform if message else None)
+    zone = coach_policy(session, coach).timezone
+    outbox.enqueue(
+        session,
+        key=f"reminder:{promise.id}",
+        platform=platform,
+        chat_id=chat_id,
+        text=(
+            f"Reminder: {client.name} is waiting for a reply by "
+            f"{format_local(promise.reply_by, zone, now)}\n"
+            f"Reply to this message to answer {client.name}."
+        ),
+        now=now,
+        reply_to=_sent_as(session, promise.message_id, platform, chat_id),
+        coach_id=coach.id,
+        client_id=client.id,
+        message_id=promise.message_id,
+    )
+    promise.reminded_at = now
+    session.add(promise)
+
+
+def _sent_as(session: Session, message_id: int, platform: str, chat_id: str) -> str | None:
+    """The platform id of the coach's copy of a client message, to thread a reminder under."""
+    row = session.exec(
+        select(Outbox).where(
+            Outbox.message_id == message_id,
+            Outbox.platform == platform,
+            Outbox.chat_id == chat_id,
+            col(Outbox.platform_message_id).is_not(None),
+        )
+    ).first()
+    return row.platform_message_id if row is not None else None
+
+
+def digest(session: Session, timer: Timer, now: datetime) -> None:
+    """Send the coach's daily digest, if there is anything in it and no newer one is due."""
+    coach = _coach(session, timer.coach_id)
+    if coach_policy(session, coach).digest_time is None:
+        return
+    newer = session.exec(
+        select(Timer.id).where(
+            Timer.kind == "digest",
+            Timer.coach_id == coach.id,
+            Timer.status == "pending",
+            col(Timer.due_at) > timer.due_at,
+            col(Timer.due_at) <= now,
+        )
+    ).first()
+    if newer is not None:  # after downtime only the newest missed digest goes out
+        return
+    platform, chat_id = _coach_chat(session, coach)
+    content = build_digest(session, coach, now)
+    if content is None:
+        return
+    outbox.enqueue(
+        session,
+        key=timer.key,
+        platform=platform,
+        chat_id=chat_id,
+        text=render_text(content),
+        now=now,
+        coach_id=coach.id,
+    )
+
+
+def brief(session: Session, timer: Timer, now: datetime) -> None:
+    """Before a session: what the client sent and parked since the last one."""
+    client = _client(session, timer.client_id)
+    session_at = datetime.fromisoformat(timer.key.split(":", 2)[2])  # brief:{client}:{minute}
+    if client.next_session is None or utc_minute(client.next_session) != utc_minute(session_at):
+        return  # the session moved or was cancelled; the new one has its own brief
+    sent = _since_last_session(session, client, now)
+    parked = [m for m in sent if m.decision == "park"]
+    if not sent:
+        return
+    coach = _coach(session, client.coach_id)
+    platform, chat_id = _coach_chat(session, coach)
+    zone = coach_policy(session, coach).timezone
+    outbox.enqueue(
+        session,
+        key=timer.key,
+        platform=platform,
+        chat_id=chat_id,
+        text=brief_text(client=client, sent=sent, parked=parked, zone=zone, now=now),
+        now=now,
+        coach_id=coach.id,
+        client_id=client.id,
+    )
+    for message in parked:
+        message.briefed_at = message.briefed_at or now
+        session.add(message)
+
+
+def _since_last_session(session: Session, client: Client, now: datetime) -> list[Message]:
+    """The client's messages since their last session (all of them if there was none)."""
+    stmt = select(Message).where(Message.client_id == client.id, col(Message.received_at) <= now)
+    if client.last_session is not None:
+        stmt = stmt.where(col(Message.received_at) > client.last_session)
+    return list(session.exec(stmt.order_by(col(Message.received_at), col(Message.id))).all())
+
+
+def brief_text(
+    *, client: Client, sent: Sequence[Message], parked: Sequence[Message], zone: str, now: datetime
+) -> str:
+    """The pre-session brief: counts by kind since the last session, then the parked texts."""
+    assert client.next_session is not None
+    lines = [f"Before your session with {client.name} · {format_local(client.next_session, zone)}"]
+    since = (
+        f"Since your last session ({format_local(client.last_session, zone, now)})"
+        if client.last_session is not None
+        else "Since they joined"
+    )
+    counts = Counter(m.kind if m.kind in _COUNTED else None for m in sent)
+    kinds = ", ".join(
+        f"{counts[kind]} {_COUNTED[kind][counts[kind] != 1]}" for kind in _COUNTED if counts[kind]
+    )
+    lines.append(f"{since}: {len(sent)} message{'s' if len(sent) != 1 else ''} — {kinds}.")
+    if parked:
+        lines += ["", f"Kept for this session ({len(parked)}):"]
+    for message in parked:
+        text, cut = preview(message)
+        label = coach_texts.KIND_LABELS.get(message.kind, message.kind)
+        lines.append(f"• {format_local(message.received_at, zone, now)} · {label}")
+        lines.append(f"  {text}" + (f" (/show {message.id} for all of it)" if cut else ""))
+    return "\n".join(lines)
+
+
+def notice(session: Session, timer: Timer, now: datetime) -> None:
+    """Tell each active client of the coach about a coming closure."""
+    closure = session.get(Closure, timer.ref_id) if timer.ref_id is not None else None
+    if closure is None:
+        raise Skip("closure gone")
+    coach = _coach(session, closure.coach_id)
+    policy = coach_policy(session, coach)
+    today = now.astimezone(pytz.timezone(policy.timezone)).date()
+    clients = session.exec(
+        select(Client).where(Client.coach_id == coach.id).order_by(col(Client.id))
+    ).all()
+    for client in clients:
+        chat = client_chat(session, client.id or 0)
+        if chat is None or (client.contract_end is not None and client.contract_end < today):
+            continue  # not joined, or a former client
+        away = closure_span(closure, coach_zone=policy.timezone, zone=client.timezone)
+        note = f" ({closure.note})" if closure.note else ""
+        outbox.enqueue(
+            session,
+            key=f"notice:{closure.id}:{client.id}",
+            platform=chat[0],
+            chat_id=chat[1],
+            text=(
+                f"Heads-up: {coach.name} is away {away}{note}. "
+                "Messages sent then will be answered after."
+            ),
+            now=now,
+            coach_id=coach.id,
+            client_id=client.id,
+        )
+
+
+def closure_span(closure: Closure, *, coach_zone: str, zone: str | None) -> str:
+    """`from Thu 24 Dec to Sat 2 Jan`; with times when the reader's zone shifts the dates."""
+    coach_tz = pytz.timezone(coach_zone)
+    begins = coach_tz.localize(datetime.combine(closure.start, time(0)))
+    ends = coach_tz.localize(datetime.combine(closure.end + timedelta(days=1), time(0)))
+    reader = pytz.timezone(zone or coach_zone)
+    if begins.astimezone(reader).time() == time(0) and ends.astimezone(reader).time() == time(0):
+        return f"from {_day(closure.start)} to {_day(closure.end)}"
+    return (
+        f"from {format_local(begins, zone or coach_zone)} "
+        f"until {format_local(ends, zone or coach_zone)}"
+    )
+
+
+def _day(day: date) -> str:
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+
+
+HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {
+    "release": release,
+    "reminder": reminder,
+    "digest": digest,
+    "brief": brief,
+    "notice": notice,
+}

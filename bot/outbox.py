@@ -1,0 +1,138 @@
+"""Durable delivery: rows written in the transaction of what they answer, sent later, at least once.
+
+A pass claims due rows in one short transaction (a lease in `claimed_until`; SKIP LOCKED on
+PostgreSQL), sends outside any transaction and records each result in another short one. Only
+the oldest pending row of a chat is ever due, so a later message never overtakes an earlier one,
+not even while that one is backing off. A worker that dies after claiming leaves its rows to be
+sent again when the lease runs out; the row key travels as `Outgoing.idempotency_key` so a
+transport that honours it drops the duplicate. Nothing here logs or stores message text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.messages import Attachment, Choice, Outgoing
+from bot.store.models import Outbox
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so far
+
+
+class Unsendable(ValueError):
+    """A row that can never go out as it is: no transport for its platform, or a corrupt payload."""
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    platform: str,
+    chat_id: str,
+    text: str,
+    now: datetime,
+    choices: Sequence[Choice] = (),
+    reply_to: str | None = None,
+    copy_from: Sequence[tuple[str, str]] = (),
+    attachments: Sequence[Attachment] = (),
+    coach_id: int | None = None,
+    client_id: int | None = None,
+    message_id: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Outbox:
+    """Queue a message in the caller's transaction; a `key` already queued returns that row."""
+    if now.tzinfo is None:
+        raise ValueError("enqueue needs an aware `now`")
+    if not key or len(key) > 128:
+        raise ValueError("an outbox key is 1 to 128 characters")
+    existing = session.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
+    if existing is not None:
+        return existing
+    row = Outbox(
+        idempotency_key=key,
+        platform=platform,
+        chat_id=str(chat_id),
+        text=text,
+        payload=_payload(choices, reply_to, copy_from, attachments, extra),
+        coach_id=coach_id,
+        client_id=client_id,
+        message_id=message_id,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def _payload(
+    choices: Sequence[Choice],
+    reply_to: str | None,
+    copy_from: Sequence[tuple[str, str]],
+    attachments: Sequence[Attachment],
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The JSON kept beside the text; empty parts are left out."""
+    payload: dict[str, Any] = {}
+    if choices:
+        payload["choices"] = [{"label": c.label, "data": c.data} for c in choices]
+    if reply_to is not None:
+        payload["reply_to"] = str(reply_to)
+    if copy_from:
+        payload["copy_from"] = [[str(chat), str(msg)] for chat, msg in copy_from]
+    if attachments:
+        payload["attachments"] = [a.to_json() for a in attachments]
+    if extra:
+        payload["extra"] = dict(extra)
+    return payload
+
+
+def to_outgoing(row: Outbox) -> Outgoing:
+    """The message a row describes; raises Unsendable when the stored shape is wrong."""
+    try:
+        payload = row.payload
+        if not isinstance(payload, dict) or not isinstance(row.text, str):
+            raise TypeError("payload")
+        extra = payload.get("extra", {})
+        if not isinstance(extra, dict):
+            raise TypeError("extra")
+        return Outgoing(
+            platform=row.platform,
+            chat_id=row.chat_id,
+            text=row.text,
+            idempotency_key=row.idempotency_key,
+            choices=tuple(
+                Choice(_str(c["label"]), _str(c["data"])) for c in _list(payload, "choices")
+            ),
+            reply_to=None if payload.get("reply_to") is None else _str(payload["reply_to"]),
+            copy_from=tuple(_pair(p) for p in _list(payload, "copy_from")),
+            attachments=tuple(
+                Attachment(_str(a["type"]), _str(a["file_id"]), _str(a.get("name", "")))
+                for a in _list(payload, "attachments")
+            ),
+            extra=extra,
+        )
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise Unsendable(f"corrupt payload ({type(exc).__name__})") from None
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value
+
+
+def _list(payload: dict[str, Any], key: str) -> list[Any]:
+    value = payload.get(key, [])
+    if not isinstance(value, list):
+        raise TypeError(key)
+    return value
+
+
+def _pair(value: object) -> tuple[str, str]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise TypeError("expected a pair")
+    return _str(value[0]), _str(value[1])

@@ -1,0 +1,332 @@
+"""Durable timers: queued releases, reply reminders, daily digests, pre-session briefs, notices.
+
+Planning writes `Timer` rows in the caller's transaction; a key per piece of work (one digest a
+coach a day, one release a client an opening) makes planning idempotent, whoever plans it and
+however often. `Scheduler.run_due` claims due rows (a lease in `claimed_until`, SKIP LOCKED on
+PostgreSQL) and runs each in one transaction that also marks it done: its outbox rows and its
+`done` commit together, so a crash means it is redone or was done, never done twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+import pytz
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col, select
+
+from bot.clock import Clock
+from bot.digest import coach_policy
+from bot.notices import Skip, run_timer, utc_minute
+from bot.store.db import is_postgres, transaction
+from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
+from bot.store.policy import coach_setting
+from rules.calendar import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+REMINDER_LEAD = timedelta(hours=1)  # open time left before reply-by when the coach is reminded
+LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may redo the timer
+
+OnConflict = Literal["nothing", "retime", "rearm"]
+
+
+def plan_release(session: Session, *, coach_id: int, client_id: int, release_at: datetime) -> None:
+    """Plan the delivery of a client's queued messages at `release_at` (the next opening)."""
+    # rearm: a message that committed just after its opening's release ran is not left behind
+    _put_timer(
+        session,
+        key=f"release:{client_id}:{utc_minute(release_at)}",
+        kind="release",
+        due_at=release_at,
+        coach_id=coach_id,
+        client_id=client_id,
+        on_conflict="rearm",
+    )
+
+
+def plan_reminder(session: Session, *, promise: Promise, calendar: BusinessCalendar) -> None:
+    """Plan the coach's reminder about an unanswered message (see `reminder_due`)."""
+    if promise.id is None:
+        session.flush()
+    message = session.get(Message, promise.message_id)
+    arrival = message.received_at if message is not None else promise.reply_by
+    _put_timer(
+        session,
+        key=f"reminder:{promise.id}",
+        kind="reminder",
+        due_at=reminder_due(calendar, arrival=arrival, reply_by=promise.reply_by),
+        coach_id=promise.coach_id,
+        client_id=promise.client_id,
+        ref_id=promise.id,
+    )
+
+
+def reminder_due(calendar: BusinessCalendar, *, arrival: datetime, reply_by: datetime) -> datetime:
+    """When an hour of open time is left before `reply_by`, walking the open hours backwards.
+
+    A promise with less than two open hours between arrival and reply-by is reminded halfway
+    through its open time instead, so a `1h` promise is not reminded the moment it arrives.
+    """
+    spans = [
+        (max(start, arrival), min(end, reply_by))
+        for start, end in calendar.open_intervals(arrival, reply_by)
+    ]
+    spans = [(start, end) for start, end in spans if end > start]
+    if not spans:
+        return reply_by
+    total = sum((end - start for start, end in spans), timedelta())
+    left = min(REMINDER_LEAD, total / 2)
+    for start, end in reversed(spans):
+        if end - start >= left:
+            return end - left
+        left -= end - start
+    return spans[0][0]
+
+
+def ensure_timers(session: Session, now: datetime) -> None:
+    """Plan every coach's next digest, upcoming briefs and closure notices (idempotent)."""
+    for coach in session.exec(select(Coach).order_by(col(Coach.id))).all():
+        try:
+            _ensure_for_coach(session, coach, now)
+        except (ValueError, LookupError) as exc:  # a broken policy must not stop the others
+            log.warning("no timers for coach %s: %s", coach.id, type(exc).__name__)
+
+
+def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
+    policy = coach_policy(session, coach)
+    zone = pytz.timezone(policy.timezone)
+    if policy.digest_time is not None:
+        due = next_local(zone, policy.digest_time, now)
+        _put_timer(
+            session,
+            key=f"digest:{coach.id}:{due.astimezone(zone).date().isoformat()}",
+            kind="digest",
+            due_at=due,
+            coach_id=coach.id,
+            on_conflict="retime",
+        )
+    brief_hours = _setting(coach, "brief_hours")
+    if brief_hours:  # 0 would brief at the session itself: off too
+        _ensure_briefs(session, coach, timedelta(hours=brief_hours), now)
+    notice_days = _setting(coach, "notice_days")
+    if notice_days is not None:
+        _ensure_notices(session, coach, policy.calendar, notice_days, now)
+
+
+def next_local(zone: pytz.BaseTzInfo, at: time, now: datetime) -> datetime:
+    """The next moment after `now` when the clock in `zone` shows `at` (DST-aware, UTC result)."""
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1)):
+        when = local_moment(zone, day, at)
+        if when > now:
+            return when
+    return local_moment(zone, today + timedelta(days=2), at)
+
+
+def local_moment(zone: pytz.BaseTzInfo, day: date, at: time) -> datetime:
+    """`day` at `at` on the wall clock of `zone`, in UTC (a skipped time moves forward)."""
+    return zone.normalize(zone.localize(datetime.combine(day, at), is_dst=False)).astimezone(UTC)
+
+
+def _setting(coach: Coach, name: str) -> int | None:
+    """`brief_hours` or `notice_days`; an explicit null turns the feature off."""
+    if name in coach.policy and coach.policy[name] is None:
+        return None
+    return coach_setting(coach, name)
+
+
+def _ensure_briefs(session: Session, coach: Coach, ahead: timedelta, now: datetime) -> None:
+    clients = session.exec(
+        select(Client)
+        .where(Client.coach_id == coach.id, col(Client.next_session) > now)
+        .order_by(col(Client.id))
+    ).all()
+    for client in clients:
+        assert client.next_session is not None
+        _put_timer(
+            session,
+            key=f"brief:{client.id}:{utc_minute(client.next_session)}",
+            kind="brief",
+            due_at=client.next_session - ahead,
+            coach_id=coach.id,
+            client_id=client.id,
+            on_conflict="retime",
+        )
+
+
+def _ensure_notices(
+    session: Session, coach: Coach, calendar: BusinessCalendar, days: int, now: datetime
+) -> None:
+    today = now.astimezone(calendar.tz).date()
+    closures = session.exec(
+        select(Closure)
+        .where(Closure.coach_id == coach.id, col(Closure.end) >= today)
+        .where(col(Closure.start) <= today + timedelta(days=days))
+        .order_by(col(Closure.id))
+    ).all()
+    for closure in closures:
+        begins = local_moment(calendar.tz, closure.start, time(0))
+        try:
+            opening = calendar.next_open(now)  # tell clients during the coach's hours...
+        except ValueError:
+            opening = begins
+        due = opening if opening < begins else now  # ...but always before the closure begins
+        _put_timer(
+            session,
+            key=f"notice:{closure.id}",
+            kind="notice",
+            due_at=due,
+            coach_id=coach.id,
+            ref_id=closure.id,
+        )
+
+
+def _put_timer(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    coach_id: int | None = None,
+    client_id: int | None = None,
+    ref_id: int | None = None,
+    on_conflict: OnConflict = "nothing",
+) -> None:
+    """Insert a timer unless its key exists; `retime` moves a pending one, `rearm` a done one."""
+    table = Timer.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {
+        "key": key,
+        "kind": kind,
+        "due_at": due_at.astimezone(UTC),
+        "coach_id": coach_id,
+        "client_id": client_id,
+        "ref_id": ref_id,
+        "status": "pending",
+    }
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
+    if on_conflict == "nothing":
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
+    else:
+        changes: dict[str, Any] = {"due_at": stmt.excluded.due_at}
+        # retime rewrites only a pending timer whose time changed: no churn on every pass
+        where = (table.c.status == "pending") & (table.c.due_at != stmt.excluded.due_at)
+        if on_conflict == "rearm":
+            changes |= {"status": "pending", "done_at": None, "claimed_until": None}
+            where = table.c.status == "done"
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=changes, where=where)
+    session.execute(stmt)
+
+
+class Scheduler:
+    """Runs due timers, each exactly once, however many workers share the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        notify_outbox: Callable[[], None] | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.notify_outbox = notify_outbox
+        self.lease = lease
+
+    def ensure(self) -> None:
+        """Plan the timers new coaches, sessions and closures need."""
+        with transaction(self.engine) as session:
+            ensure_timers(session, self.clock.now())
+
+    def run_due(self, limit: int = 100) -> int:
+        """Run up to `limit` due timers; return how many were done (or dropped as bad)."""
+        now = self.clock.now()
+        done = sum(self._run_one(timer_id, now) for timer_id in self._claim(now, limit))
+        if done and self.notify_outbox is not None:
+            self.notify_outbox()
+        return done
+
+    def tick(self, limit: int = 100) -> int:
+        """One pass: run everything due, then plan what comes next."""
+        total = 0
+        while (count := self.run_due(limit)) > 0:
+            total += count
+            if count < limit:
+                break
+        self.ensure()
+        return total
+
+    async def run(self, stop: asyncio.Event, interval: float = 30.0) -> None:
+        """Plan, then run due timers every `interval` seconds until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.tick)
+            except Exception as exc:  # keep the loop alive; the next pass retries
+                log.warning("scheduler pass failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    def _claim(self, now: datetime, limit: int) -> Sequence[int]:
+        """Lease up to `limit` due, unclaimed timers to this worker, oldest first."""
+        with transaction(self.engine) as session:
+            stmt = (
+                select(Timer.id)
+                .where(Timer.status == "pending", col(Timer.due_at) <= now)
+                .where(or_(col(Timer.claimed_until).is_(None), col(Timer.claimed_until) <= now))
+                .order_by(col(Timer.due_at), col(Timer.id))
+                .limit(limit)
+            )
+            if is_postgres(self.engine):
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = [timer_id for timer_id in session.exec(stmt).all() if timer_id is not None]
+            if ids:
+                session.execute(
+                    update(Timer)
+                    .where(col(Timer.id).in_(ids))
+                    .values(claimed_until=now + self.lease)
+                )
+        return ids
+
+    def _run_one(self, timer_id: int, now: datetime) -> bool:
+        """Run one timer and mark it done in one transaction; a bad one is dropped, logged."""
+        try:
+            with transaction(self.engine) as session:
+                timer = _take(session, timer_id, now)
+                if timer is None:
+                    return False
+                run_timer(session, timer, now)
+            return True
+        except OperationalError as exc:  # the database, not the timer: retried when the lease ends
+            log.warning("timer %s not run, will retry: %s", timer_id, type(exc).__name__)
+            return False
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, Skip) else type(exc).__name__
+            with transaction(self.engine) as session:
+                timer = _take(session, timer_id, now)
+                if timer is None:
+                    return False
+                log.warning("timer %s dropped: %s", timer.key, reason)
+            return True
+
+
+def _take(session: Session, timer_id: int, now: datetime) -> Timer | None:
+    """Mark a pending timer done in this transaction (row-locking it); None if already done."""
+    result = session.execute(
+        update(Timer)
+        .where(col(Timer.id) == timer_id, col(Timer.status) == "pending")
+        .values(status="done", done_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Timer, timer_id)

@@ -1,0 +1,245 @@
+"""What happens to a client message: one decision, with what the client is told at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from rules.classify import is_crisis, plain_text_kind
+from rules.contract import NEEDS_REPLY, ClientMessage, ClientState, Contract, Kind, Mode
+from rules.templates import contract_values, format_local, queue_values, render
+
+ParkReason = Literal["kind", "quota"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """What the rules decided for one client message; `reply` is exactly what the client sees."""
+
+    action: ClassVar[str] = ""
+    kind: Kind | None
+    reply: str
+    reply_by: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Urgent(Decision):
+    """The text may signal a crisis: resources to the client and the coach alerted, at once."""
+
+    action: ClassVar[str] = "urgent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alumni(Decision):
+    """A former client's message that is not an update: kept, not passed on."""
+
+    action: ClassVar[str] = "alumni"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Park(Decision):
+    """Kept for the next session (`session`, None when none is booked)."""
+
+    action: ClassVar[str] = "park"
+    session: datetime | None = None
+    reason: ParkReason = "kind"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Digest(Decision):
+    """An update kept for the coach's daily digest; no reply expected."""
+
+    action: ClassVar[str] = "digest"
+    former_client: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Forward(Decision):
+    """Passed on to the coach now, to be answered by `reply_by`."""
+
+    action: ClassVar[str] = "forward"
+    reply_by: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queue(Decision):
+    """Held until the coach's next opening (`release_at`), to be answered by `reply_by`."""
+
+    action: ClassVar[str] = "queue"
+    reply_by: datetime
+    release_at: datetime
+    brief: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AskKind(Decision):
+    """Plain text under a contract with several kinds: the client picks one with a button."""
+
+    action: ClassVar[str] = "ask"
+    choices: tuple[tuple[str, Kind], ...]
+
+
+#: Button labels for each kind, in the order the buttons are shown.
+KIND_LABELS: dict[Kind, str] = {
+    Kind.FYI: "Just an update",
+    Kind.QUESTION: "Needs a reply",
+    Kind.SCHEDULING: "Scheduling",
+    Kind.GOALS: "Goals",
+}
+OPEN_DOOR_CHOICES: tuple[tuple[str, Kind], ...] = (
+    (KIND_LABELS[Kind.FYI], Kind.FYI),
+    (KIND_LABELS[Kind.QUESTION], Kind.QUESTION),
+)
+_NO_HISTORY = ClientState()
+
+
+def quota_counts(kind: Kind | None) -> bool:
+    """Whether a message of this kind counts against the weekly quota (updates never do)."""
+    return kind in NEEDS_REPLY
+
+
+def uses_quota(decision: Decision) -> bool:
+    """Whether the bot should count this decision against the client's weekly quota."""
+    return isinstance(decision, Forward | Queue) and quota_counts(decision.kind)
+
+
+def decide(
+    contract: Contract, message: ClientMessage, now: datetime, state: ClientState = _NO_HISTORY
+) -> Decision:
+    """Decide what happens to a client message arriving at `now` (first matching rule wins)."""
+    policy = contract.policy
+    if is_crisis(message.text, policy.crisis_phrases):
+        return Urgent(kind=message.kind, reply=render(contract, "urgent"))
+    if contract.is_former_client(now):
+        return _former_client(contract, message.kind)
+    allowed = contract.client.allowed_kinds()
+    kind = message.kind or plain_text_kind(allowed)
+    if kind is None:
+        return _ask_kind(contract, allowed, now)
+    parked = _park(contract, kind, now, state, allowed)
+    if parked is not None:
+        return parked
+    if kind is Kind.FYI:
+        return Digest(kind=kind, reply=render(contract, "digest"))
+    return _deliver(contract, kind, now, state)
+
+
+def _former_client(contract: Contract, kind: Kind | None) -> Decision:
+    """Updates (and plain text) from a former client go to the digest; the rest is kept."""
+    if kind is None or kind is Kind.FYI:
+        return Digest(kind=Kind.FYI, reply=render(contract, "former_fyi"), former_client=True)
+    return Alumni(kind=kind, reply=render(contract, "alumni"))
+
+
+def _ask_kind(contract: Contract, allowed: frozenset[Kind], now: datetime) -> Decision:
+    """Ask which kind plain text is: update or reply for open door, else each allowed kind."""
+    if contract.client.mode is Mode.OPEN_DOOR:
+        choices = OPEN_DOOR_CHOICES
+    else:
+        choices = tuple((label, kind) for kind, label in KIND_LABELS.items() if kind in allowed)
+    if not choices:  # a contract that allows nothing between sessions
+        return _parked(contract, None, "kind", now)
+    return AskKind(kind=None, reply=render(contract, "ask_kind"), choices=choices)
+
+
+def _park(
+    contract: Contract, kind: Kind, now: datetime, state: ClientState, allowed: frozenset[Kind]
+) -> Park | None:
+    """Park the message if its kind is not allowed or the weekly quota is used, else None."""
+    quota = contract.policy.weekly_quota
+    if kind not in allowed:
+        return _parked(contract, kind, "kind", now)
+    if quota > 0 and quota_counts(kind) and state.quota_used >= quota:
+        return _parked(contract, kind, "quota", now)
+    return None
+
+
+def _park_reason_text(contract: Contract, reason: ParkReason) -> str:
+    """Why a message is parked, as one sentence for `park_no_session`."""
+    if reason == "quota":
+        return (
+            "You've reached this week's limit of messages that get a reply between sessions "
+            f"({contract.policy.weekly_quota})."
+        )
+    return "Between-session messages like this aren't part of your contract."
+
+
+def _parked(contract: Contract, kind: Kind | None, reason: ParkReason, now: datetime) -> Park:
+    """A Park decision, told with the next session when one is booked."""
+    session = contract.client.next_session
+    if session is None or session <= now:
+        reply = render(contract, "park_no_session", reason=_park_reason_text(contract, reason))
+        return Park(kind=kind, reply=reply, session=None, reason=reason)
+    when = format_local(session, contract.client_timezone, now)
+    key = "park" if reason == "kind" else "park_quota"
+    reply = render(contract, key, next_session=when)
+    return Park(kind=kind, reply=reply, session=session, reason=reason)
+
+
+def _deliver(contract: Contract, kind: Kind, now: datetime, state: ClientState) -> Decision:
+    """Forward inside hours; otherwise queue until the next opening."""
+    calendar = contract.calendar
+    reply_by = contract.policy.reply_within.reply_by(calendar, now)
+    zone_name = contract.client_timezone
+    if calendar.is_open(now):
+        told = render(contract, "forward", reply_by=format_local(reply_by, zone_name, now))
+        return Forward(kind=kind, reply=told, reply_by=reply_by)
+    release_at = calendar.next_open(now)
+    brief = state.out_of_office_sent_for == release_at
+    values = queue_values(contract, now, release_at, reply_by, note=not brief)
+    told = render(contract, "queue_brief" if brief else "queue", **values)
+    return Queue(kind=kind, reply=told, reply_by=reply_by, release_at=release_at, brief=brief)
+
+
+def preview(contract: Contract, now: datetime) -> dict[str, str]:
+    """Every text this client would be sent right now, by template key (for `/policy`)."""
+    calendar = contract.calendar
+    zone_name = contract.client_timezone
+    arrival = now if not calendar.is_open(now) else calendar.next_close(now)
+    release_at = calendar.next_open(arrival)
+    reply_by = contract.policy.reply_within.reply_by(calendar, now)
+    queued_by = contract.policy.reply_within.reply_by(calendar, arrival)
+    session = contract.client.next_session
+    session_text = format_local(session, zone_name, now) if session else "(next session)"
+    queued = queue_values(contract, arrival, release_at, queued_by, note=True)
+    details = contract_values(contract, now)
+    return {
+        "forward": render(contract, "forward", reply_by=format_local(reply_by, zone_name, now)),
+        "queue": render(contract, "queue", **queued),
+        "queue_brief": render(contract, "queue_brief", **queued),
+        "digest": render(contract, "digest"),
+        "park": render(contract, "park", next_session=session_text),
+        "park_quota": render(
+            contract,
+            "park_quota",
+            next_session=session_text,
+            quota=contract.policy.weekly_quota or "your weekly limit",
+        ),
+        "park_no_session": render(
+            contract, "park_no_session", reason=_park_reason_text(contract, "kind")
+        ),
+        "alumni": render(contract, "alumni"),
+        "former_fyi": render(contract, "former_fyi"),
+        "urgent": render(contract, "urgent"),
+        "ask_kind": render(contract, "ask_kind"),
+        "welcome": render(contract, "welcome", **details),
+        "availability": render(contract, "availability", **details),
+    }
+
+
+__all__ = [
+    "OPEN_DOOR_CHOICES",
+    "Alumni",
+    "AskKind",
+    "Decision",
+    "Digest",
+    "Forward",
+    "Park",
+    "Queue",
+    "Urgent",
+    "decide",
+    "preview",
+    "quota_counts",
+    "uses_quota",
+]

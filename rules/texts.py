@@ -1,0 +1,236 @@
+"""The default texts a client sees, with the placeholders each may use and when it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+
+import pytz
+
+from rules.contract import ClientTerms, Contract, Kind, Mode, calendar_for
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """One client-facing text: its default wording, its placeholders and when it is sent."""
+
+    text: str
+    placeholders: tuple[str, ...]
+    description: str
+
+
+#: What each placeholder becomes when a text is sent; times are in the client's zone.
+PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
+    {
+        "coach": "the coach's name",
+        "client": "the client's name",
+        "next_open": "when the coach is next in the office",
+        "reply_by": "the time the client will hear back by",
+        "reply_promise": "the reply promise in words, e.g. within 24 open hours",
+        "next_session": "the next session, or `not booked yet`",
+        "hours": "the weekly hours",
+        "status": "whether the coach is in right now, e.g. back Mon 09:00",
+        "kinds": "what the client may send between sessions, in words",
+        "quota": "the weekly number of messages that get a reply",
+        "billing": "the billing terms as a sentence (empty when there are none)",
+        "crisis": "the crisis resources text",
+        "away": "`out of the office`, or `away (Christmas break)` in a closure or holiday",
+        "reason": "the closure note or holiday name; for park_no_session, why it was parked",
+    }
+)
+
+DEFAULT_CRISIS_TEXT = (
+    "• If you are in danger or might act on these thoughts, call your local emergency "
+    "number now (112 in Europe, 999 in the UK, 911 in the US and Canada).\n"
+    "• Samaritans, any time: 116 123 (UK and Ireland).\n"
+    "• 988 Suicide & Crisis Lifeline: call or text 988 (US).\n"
+    "• Elsewhere: findahelpline.com lists free, confidential helplines in your country."
+)
+
+_COMMON = ("coach", "client")
+_CONTRACT = (*_COMMON, "hours", "status", "reply_promise", "kinds", "next_session", "billing")
+
+
+def _spec(text: str, extra: tuple[str, ...], description: str) -> TemplateSpec:
+    """A spec whose placeholders are the common ones plus `extra`."""
+    names = extra if extra[:2] == _COMMON else (*_COMMON, *extra)
+    return TemplateSpec(text, names, description)
+
+
+_DEFAULTS = {
+    "forward": _spec(
+        "Thanks — {coach} has your message and will reply by {reply_by}. {billing}",
+        ("reply_by", "reply_promise", "billing"),
+        "a message inside hours, passed on to the coach now",
+    ),
+    "queue": _spec(
+        "{coach} is {away} until {next_open}; you'll hear back by {reply_by}. "
+        "Your message is saved and will be passed on then. {billing}",
+        ("next_open", "reply_by", "reply_promise", "away", "reason", "billing"),
+        "the first message after hours or in a closure (the out-of-office notice)",
+    ),
+    "queue_brief": _spec(
+        "Got it — saved for when {coach} is back ({next_open}); you'll hear back by {reply_by}.",
+        ("next_open", "reply_by"),
+        "later messages in the same closed period (a short acknowledgement)",
+    ),
+    "digest": _spec(
+        "Thanks — noted for {coach}'s daily round-up, no reply needed.",
+        (),
+        "an update (fyi): kept for the coach's daily digest",
+    ),
+    "park": _spec(
+        "Between-session messages like this aren't part of your contract; "
+        "I've saved this for your session on {next_session}.",
+        ("next_session",),
+        "a kind the contract does not allow: kept for the next session",
+    ),
+    "park_quota": _spec(
+        "You've reached this week's limit of messages that get a reply between sessions "
+        "({quota}), so I've saved this for your session on {next_session}.",
+        ("next_session", "quota"),
+        "the weekly quota is used: kept for the next session",
+    ),
+    "park_no_session": _spec(
+        "{reason} I've saved this for your next session with {coach}.",
+        ("reason",),
+        "kept for the next session when none is booked yet",
+    ),
+    "alumni": _spec(
+        "Your coaching contract with {coach} has ended, so I can't pass messages on for a "
+        "reply any more; I've kept this one on record. To share news, or to ask about "
+        "working together again, send it with /fyi and {coach} will see it in the daily "
+        "round-up.",
+        (),
+        "a former client's message that is not an update: kept, not passed on",
+    ),
+    "former_fyi": _spec(
+        "Thanks for the news — I've added it to {coach}'s daily round-up. No reply needed.",
+        (),
+        "a former client's update: kept for the digest, marked former client",
+    ),
+    "urgent": _spec(
+        "It sounds like things are really hard right now. I've told {coach} straight away, "
+        "but {coach} may not be able to answer at once, so please reach out now:\n{crisis}",
+        ("crisis",),
+        "the text may signal a crisis: resources at once, coach alerted",
+    ),
+    "ask_kind": _spec(
+        "So I can pass this on the right way: what kind of message is it?",
+        (),
+        "plain text when the contract allows several kinds (buttons follow)",
+    ),
+    "welcome": _spec(
+        "Welcome, {client}! I pass your messages to {coach} and tell you straight away "
+        "when to expect a reply.\n\n"
+        "{coach}'s hours: {hours}.\n{status}\n{coach} replies {reply_promise}.\n"
+        "{kinds}\nNext session: {next_session}.\n{billing}",
+        _CONTRACT,
+        "after joining with an invite code: the contract in plain words",
+    ),
+    "availability": _spec(
+        "{coach}'s hours: {hours}.\n{status}\n{coach} replies {reply_promise}.\n"
+        "{kinds}\nNext session: {next_session}.\n{billing}",
+        _CONTRACT,
+        "the client's /hours: availability, reply promise and next session",
+    ),
+}
+
+#: Every client-facing text by key.
+TEMPLATES: Mapping[str, TemplateSpec] = MappingProxyType(_DEFAULTS)
+
+_KIND_WORDS = {
+    Kind.FYI: "updates (/fyi, no reply needed)",
+    Kind.QUESTION: "questions (/ask)",
+    Kind.GOALS: "goals (/goals)",
+    Kind.SCHEDULING: "scheduling (/reschedule)",
+}
+
+
+def _join(words: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
+    """What the client may send between sessions, in plain words, with the weekly quota."""
+    if client.mode is Mode.OPEN_DOOR:
+        text = (
+            "Between sessions you can send updates any time with /fyi (no reply needed) "
+            "and questions with /ask."
+        )
+    else:
+        kinds = [words for kind, words in _KIND_WORDS.items() if kind in client.allowed_kinds()]
+        only = " only" if client.mode is Mode.SESSIONS_ONLY else ""
+        text = (
+            f"Between sessions you can send {_join(kinds)}{only}; anything else is saved "
+            "for your next session."
+            if kinds
+            else "Messages between sessions are saved for your next session."
+        )
+    if weekly_quota > 0:
+        plural = "message" if weekly_quota == 1 else "messages"
+        text += (
+            f" Up to {weekly_quota} {plural} a week that need a reply are passed on; "
+            "more are saved for your next session."
+        )
+    return text
+
+
+@lru_cache(maxsize=256)
+def zone(name: str) -> pytz.BaseTzInfo:
+    """The pytz zone for an IANA name (looked up once)."""
+    return pytz.timezone(name)
+
+
+def weekday_name(weekday: int) -> str:
+    """`Mon` for 0 … `Sun` for 6 (fixed English names, whatever the locale)."""
+    return _DAYS[weekday]
+
+
+def _zone_label(zone_name: str) -> str:
+    """`London time` for Europe/London; `UTC` as is."""
+    if "/" not in zone_name:
+        return zone_name
+    return zone_name.rsplit("/", 1)[1].replace("_", " ") + " time"
+
+
+def _week_intervals(contract: Contract, now: datetime) -> list[tuple[datetime, datetime]]:
+    """This week's opening hours (ignoring closures and holidays) as UTC intervals."""
+    policy = contract.policy
+    plain = calendar_for(policy.timezone, policy.hours, (), None)
+    start = plain.week_start(now)
+    return list(plain.open_intervals(start, start + timedelta(days=7)))
+
+
+def _hours_in(intervals: list[tuple[datetime, datetime]], zone_name: str) -> str:
+    """`Mon–Thu 09:00–12:00, 13:00–17:00; Fri 09:00–13:00` for intervals seen in `zone_name`."""
+    tz = zone(zone_name)
+    days: dict[int, list[str]] = {}
+    for opens, closes in intervals:
+        start, end = opens.astimezone(tz), closes.astimezone(tz)
+        midnight = end.date() > start.date() and end.time() == time(0)
+        end_text = "24:00" if midnight else f"{end:%H:%M}"
+        days.setdefault(start.weekday(), []).append(f"{start:%H:%M}–{end_text}")
+    runs: list[tuple[int, int, str]] = []
+    for day in sorted(days):
+        ranges = ", ".join(days[day])
+        if runs and runs[-1][1] == day - 1 and runs[-1][2] == ranges:
+            runs[-1] = (runs[-1][0], day, ranges)
+        else:
+            runs.append((day, day, ranges))
+    return "; ".join(f"{_DAYS[a]}{'' if a == b else '–' + _DAYS[b]} {r}" for a, b, r in runs)
+
+
+def hours_for_client(contract: Contract, now: datetime) -> str:
+    """The weekly hours in the client's zone, named: `Mon–Fri 04:00–12:00 New York time`."""
+    zone_name = contract.client_timezone
+    intervals = _week_intervals(contract, now)
+    if not intervals:
+        return "no regular hours at the moment"
+    return f"{_hours_in(intervals, zone_name)} {_zone_label(zone_name)}"

@@ -1,0 +1,168 @@
+"""Pipeline throughput: inbound -> decision -> committed message, promise and outbox rows.
+
+Run: .venv/bin/python -m tests.bench.bench_pipeline [--messages N] [--postgres URL]
+PostgreSQL runs use BOUNDARYBOT_BENCH_DATABASE_URL (or --postgres); the database is emptied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, func, select
+
+from bot.clock import ManualClock
+from bot.dispatch import Dispatcher
+from bot.messages import Inbound
+from bot.store.db import make_engine
+from bot.store.migrate import upgrade
+from bot.store.models import Client, Coach, Identity, Outbox
+
+CLIENTS = 200
+TEXTS = [
+    "Quick update: I went for a run before work.",
+    "/fyi I finally said no to an extra project!",
+    "/ask Could we talk about my promotion plan on Thursday?",
+    "/goals My goals for December: sleep by 23:00, write weekly.",
+    "/reschedule Can we move to Friday 10:00?",
+    "Had a breakthrough in the team meeting today",
+]
+
+
+def seed(url: str) -> None:
+    """A coach (Mon-Fri 09:00-17:00, London) with CLIENTS clients in mixed modes."""
+    engine = make_engine(url)
+    now = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    with Session(engine) as session:
+        coach = Coach(
+            key="melody",
+            name="Melody",
+            created_at=now,
+            policy={
+                "timezone": "Europe/London",
+                "hours": "mon-fri 09:00-17:00",
+                "reply_within": "24h",
+                "default_mode": "open_door",
+            },
+        )
+        session.add(coach)
+        session.flush()
+        session.add(Identity(platform="telegram", user_id="1", chat_id="1", coach_id=coach.id))
+        modes = ["open_door", "specific", "sessions_only"]
+        for n in range(CLIENTS):
+            client = Client(
+                coach_id=coach.id or 0,
+                name=f"Client{n}",
+                mode=modes[n % 3],
+                created_at=now,
+                next_session=now + timedelta(days=10),
+            )
+            session.add(client)
+            session.flush()
+            uid = str(1000 + n)
+            session.add(
+                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
+            )
+        session.commit()
+    engine.dispose()
+
+
+def inbound_stream(count: int, worker: int, seed_value: int = 7) -> list[Inbound]:
+    """A seeded mix of client messages over a working week, in and out of hours."""
+    rng = random.Random(seed_value + worker)
+    start = datetime(2026, 11, 23, 6, tzinfo=UTC)
+    messages = []
+    for n in range(count):
+        uid = str(1000 + rng.randrange(CLIENTS))
+        when = start + timedelta(minutes=n * 7 * 24 * 60 // max(count, 1))
+        messages.append(
+            Inbound(
+                platform="telegram",
+                user_id=uid,
+                chat_id=uid,
+                text=rng.choice(TEXTS),
+                event_id=f"w{worker}-{n}",
+                received_at=when,
+            )
+        )
+    return messages
+
+
+def run_worker(url: str, count: int, worker: int) -> list[float]:
+    """Handle `count` messages; return each one's latency in seconds."""
+    engine = make_engine(url)
+    clock = ManualClock(datetime(2026, 11, 23, 6, tzinfo=UTC))
+    dispatcher = Dispatcher(engine=engine, clock=clock)
+    latencies = []
+    for inbound in inbound_stream(count, worker):
+        clock.set(inbound.received_at)
+        started = time.perf_counter()
+        dispatcher.handle(inbound)
+        latencies.append(time.perf_counter() - started)
+    engine.dispose()
+    return latencies
+
+
+def _worker_entry(args: tuple[str, int, int]) -> list[float]:
+    return run_worker(*args)
+
+
+def report(label: str, url: str, count: int, workers: int) -> None:
+    """Run `workers` processes of `count` messages each and print the figures."""
+    started = time.perf_counter()
+    if workers == 1:
+        latencies = run_worker(url, count, 0)
+    else:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            parts = pool.map(_worker_entry, [(url, count, w) for w in range(workers)])
+        latencies = [x for part in parts for x in part]
+    elapsed = time.perf_counter() - started
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.exec(select(func.count()).select_from(Outbox)).one()
+    engine.dispose()
+    q = statistics.quantiles(latencies, n=100)
+    print(
+        f"{label}: {len(latencies) / elapsed:,.0f} messages/s with {workers} worker(s); "
+        f"p50 {q[49] * 1000:.2f} ms, p99 {q[98] * 1000:.2f} ms per message "
+        f"({len(latencies)} messages, {rows} outbox rows committed)"
+    )
+
+
+def fresh_postgres(url: str) -> None:
+    """Empty the PostgreSQL database and migrate it."""
+    from tests.conftest import reset_postgres
+
+    reset_postgres(url)
+    upgrade(url)
+
+
+def main() -> None:
+    """Print pipeline throughput on SQLite and, when configured, PostgreSQL."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--postgres", default=os.environ.get("BOUNDARYBOT_BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        upgrade(url)
+        seed(url)
+        report("SQLite (file, WAL)", url, args.messages, 1)
+    if args.postgres:
+        for workers in (1, 2):
+            fresh_postgres(args.postgres)
+            seed(args.postgres)
+            report("PostgreSQL", args.postgres, args.messages, workers)
+    else:
+        print("PostgreSQL: skipped (set BOUNDARYBOT_BENCH_DATABASE_URL or --postgres)")
+
+
+if __name__ == "__main__":
+    main()
