@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -24,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -36,10 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "console" or not settings.transports():
         _console(settings)
     else:
-        sys.exit(
-            "boundarybot: Telegram and Slack transports are not part of this build yet; "
-            "remove their tokens to use the console, or run `boundarybot console`."
-        )
+        from bot.serve import serve
+
+        asyncio.run(_until_signal(settings, serve))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,3 +78,12 @@ def _console(settings: Settings) -> None:
     from bot.console_main import run_console
 
     run_console(settings, sys.stdin, sys.stdout)
+
+
+async def _until_signal(settings: Settings, serve: Callable[..., Awaitable[None]]) -> None:
+    """Run `serve` until SIGINT or SIGTERM asks it to stop, then let it finish cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)

@@ -43,15 +43,16 @@ def client_state(
     session: Session, contract: Contract, client: Client, now: datetime
 ) -> ClientState:
     """Quota used this week and the last out-of-office notice, from the client's history."""
-    week_start = contract.calendar.week_start(now)
-    used = session.exec(
-        select(func.count(col(Message.id))).where(
-            Message.client_id == client.id,
-            col(Message.decision).in_(["forward", "queue"]),
-            col(Message.kind).in_([k.value for k in NEEDS_REPLY]),
-            Message.received_at >= week_start,
-        )
-    ).one()
+    used = 0
+    if contract.policy.weekly_quota > 0:  # no quota, nothing to count
+        used = session.exec(
+            select(func.count(col(Message.id))).where(
+                Message.client_id == client.id,
+                col(Message.decision).in_(["forward", "queue"]),
+                col(Message.kind).in_([k.value for k in NEEDS_REPLY]),
+                Message.received_at >= contract.calendar.week_start(now),
+            )
+        ).one()
     return ClientState(quota_used=int(used), out_of_office_sent_for=client.out_of_office_sent_for)
 
 
@@ -61,6 +62,19 @@ def attachments_json(incoming: Incoming) -> list[dict[str, object]]:
         {**a.to_json(), "chat_id": incoming.chat_id, "message_id": incoming.source_message_id}
         for a in incoming.attachments
     ]
+
+
+@dataclass
+class _Job:
+    """One message being decided: everything the steps share, read from the database once."""
+
+    session: Session
+    message: Message
+    client: Client
+    coach: Coach
+    contract: Contract
+    now: datetime
+    client_chat: tuple[str, str] | None
 
 
 def receive(
@@ -90,158 +104,122 @@ def receive(
         received_at=min(inbound.received_at, now),
     )
     session.add(message)
-    session.flush()
-    apply_decision(
+    job = _Job(
         session,
-        message=message,
-        client=client,
-        coach=coach,
-        kind=incoming.kind,
-        now=message.received_at,
+        message,
+        client,
+        coach,
+        contract_for(session, client),
+        message.received_at,
+        (inbound.platform, inbound.chat_id),
     )
+    apply_decision(job, incoming.kind)
     return message
 
 
-def apply_decision(
-    session: Session,
-    *,
-    message: Message,
-    client: Client,
-    coach: Coach,
-    kind: Kind | None,
-    now: datetime,
-) -> Decision:
-    """Decide on `message` as of `now` and write everything the decision sets off."""
-    contract = contract_for(session, client)
-    state = client_state(session, contract, client, now)
+def apply_decision(job: _Job, kind: Kind | None) -> Decision:
+    """Decide on the job's message as of `job.now` and write everything the decision sets off."""
+    message = job.message
+    state = client_state(job.session, job.contract, job.client, job.now)
     count = len(message.attachments)
-    decision = decide(contract, ClientMessage(message.text, kind, count), now, state)
+    decision = decide(job.contract, ClientMessage(message.text, kind, count), job.now, state)
     message.decision = decision.action
     message.kind = decision.kind.value if decision.kind else None
     message.former_client = getattr(decision, "former_client", False) or decision.action == "alumni"
     if isinstance(decision, Park):
         message.session_at = decision.session
-    session.add(message)
-    session.flush()
-    _carry_out(session, decision=decision, message=message, client=client, coach=coach, now=now)
+    if isinstance(decision, Queue):
+        message.release_at = decision.release_at
+    job.session.flush()  # the message id names everything below
+    if decision.action in ("urgent", "forward"):
+        _to_coach(job, decision)
+    if decision.action in ("forward", "queue") and decision.reply_by is not None:
+        _promise(job, decision.reply_by)
+    if isinstance(decision, Queue):
+        _queue(job, decision)
+    _to_client(job, decision)
     return decision
 
 
-def _carry_out(
-    session: Session,
-    *,
-    decision: Decision,
-    message: Message,
-    client: Client,
-    coach: Coach,
-    now: datetime,
-) -> None:
-    key = f"msg:{message.id}"
-    if decision.action in ("urgent", "forward"):
-        _to_coach(session, message=message, client=client, coach=coach, decision=decision, now=now)
-    if decision.action in ("forward", "queue") and decision.reply_by is not None:
-        promise = Promise(
-            message_id=message.id or 0,
-            coach_id=coach.id or 0,
-            client_id=client.id or 0,
-            reply_by=decision.reply_by,
-        )
-        session.add(promise)
-        session.flush()
-        schedule.plan_reminder(
-            session, promise=promise, calendar=contract_for(session, client).calendar
-        )
-    if isinstance(decision, Queue):
-        message.release_at = decision.release_at
-        schedule.plan_release(
-            session,
-            coach_id=coach.id or 0,
-            client_id=client.id or 0,
-            release_at=decision.release_at,
-        )
-        if not decision.brief:
-            client.out_of_office_sent_for = decision.release_at
-            session.add(client)
+def _promise(job: _Job, reply_by: datetime) -> None:
+    promise = Promise(
+        message_id=job.message.id or 0,
+        coach_id=job.coach.id or 0,
+        client_id=job.client.id or 0,
+        reply_by=reply_by,
+    )
+    job.session.add(promise)
+    job.session.flush()
+    schedule.plan_reminder(job.session, promise=promise, calendar=job.contract.calendar)
+
+
+def _queue(job: _Job, decision: Queue) -> None:
+    schedule.plan_release(
+        job.session,
+        coach_id=job.coach.id or 0,
+        client_id=job.client.id or 0,
+        release_at=decision.release_at,
+    )
+    if not decision.brief:
+        job.client.out_of_office_sent_for = decision.release_at
+        job.session.add(job.client)
+
+
+def _to_client(job: _Job, decision: Decision) -> None:
+    chat = job.client_chat or client_chat(
+        job.session, job.client.id or 0, prefer=job.message.platform
+    )
+    if chat is None:
+        return
     choices: tuple[Choice, ...] = ()
     if isinstance(decision, AskKind):
         choices = tuple(
-            Choice(label, f"{CHOICE_PREFIX}:{message.id}:{kind.value}")
+            Choice(label, f"{CHOICE_PREFIX}:{job.message.id}:{kind.value}")
             for label, kind in decision.choices
         )
-    _to_client(
-        session,
-        message=message,
-        client=client,
-        text=decision.reply,
-        choices=choices,
-        key=f"{key}:ack:{decision.action}",
-        now=now,
-    )
-
-
-def _to_client(
-    session: Session,
-    *,
-    message: Message,
-    client: Client,
-    text: str,
-    choices: tuple[Choice, ...],
-    key: str,
-    now: datetime,
-) -> None:
-    chat = client_chat(session, client.id or 0, prefer=message.platform)
-    if chat is None:
-        return
     outbox.enqueue(
-        session,
-        key=key,
+        job.session,
+        key=f"msg:{job.message.id}:ack:{decision.action}",
         platform=chat[0],
         chat_id=chat[1],
-        text=text,
-        now=now,
+        text=decision.reply,
+        now=job.now,
         choices=choices,
-        client_id=client.id,
-        message_id=message.id,
+        coach_id=job.coach.id,  # a failed acknowledgement shows in the coach's digest
+        client_id=job.client.id,
+        message_id=job.message.id,
     )
 
 
-def _to_coach(
-    session: Session,
-    *,
-    message: Message,
-    client: Client,
-    coach: Coach,
-    decision: Decision,
-    now: datetime,
-) -> None:
-    chat = coach_chat(session, coach.id or 0, prefer=message.platform)
+def _to_coach(job: _Job, decision: Decision) -> None:
+    message = job.message
+    chat = coach_chat(job.session, job.coach.id or 0, prefer=message.platform)
     if chat is None:
         return
-    zone = contract_for(session, client).policy.timezone
     text = coach_texts.forwarded(
-        client=client.name,
+        client=job.client.name,
         kind=message.kind,
         text=message.text,
         attachments=message.attachments,
         reply_by=decision.reply_by,
-        zone=zone,
+        zone=job.contract.policy.timezone,
         urgent=decision.action == "urgent",
     )
-    message.delivered_at = now
+    message.delivered_at = job.now
     outbox.enqueue(
-        session,
+        job.session,
         key=f"msg:{message.id}:fwd",
         platform=chat[0],
         chat_id=chat[1],
         text=text,
-        now=now,
+        now=job.now,
         copy_from=tuple(
             (str(a["chat_id"]), str(a["message_id"]))
             for a in message.attachments
             if a.get("message_id")
         ),
-        coach_id=coach.id,
-        client_id=client.id,
+        coach_id=job.coach.id,
+        client_id=job.client.id,
         message_id=message.id,
     )
 
@@ -268,5 +246,6 @@ def answer_choice(
     if message.decision != "ask":
         return "Already sorted — that message was handled when you first chose."
     # The coach learns of the message only once its kind is known, so promises count from now.
-    apply_decision(session, message=message, client=client, coach=coach, kind=parsed[1], now=now)
+    job = _Job(session, message, client, coach, contract_for(session, client), now, None)
+    apply_decision(job, parsed[1])
     return None

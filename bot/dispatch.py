@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from bot import client_flow, outbox
 from bot.clock import Clock
@@ -24,8 +24,7 @@ from bot.commands.registry import Actor, Context, Reply, Role, split_command
 from bot.messages import Inbound
 from bot.relay import client_for_forward, relay_reply
 from bot.store.db import transaction
-from bot.store.models import Client, Coach, ProcessedEvent
-from bot.store.queries import identity_of
+from bot.store.models import Client, Coach, Identity, ProcessedEvent
 from rules.classify import kind_for_command
 
 log = logging.getLogger(__name__)
@@ -40,6 +39,10 @@ COACH_PLAIN_LINE = (
     "/help lists the commands."
 )
 KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
+
+
+class _AlreadyHandled(Exception):
+    """The platform event was committed before (a redelivery, or another worker won)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,7 @@ class Dispatcher:
         try:
             with transaction(self.engine) as session:
                 handled = self._handle(session, inbound)
-        except IntegrityError:
-            # Another worker committed the same platform event first.
+        except _AlreadyHandled:
             return Handled("duplicate")
         if handled.outcome not in ("duplicate", "stranger"):
             self.on_commit()
@@ -77,12 +79,14 @@ class Dispatcher:
         actor = identify(session, inbound)
         if actor.role is Role.STRANGER:
             return self._stranger(session, inbound, actor)
-        if session.get(ProcessedEvent, (inbound.platform, inbound.event_id)) is not None:
-            return Handled("duplicate")
+        # Recording the event first makes a redelivery fail here, before any work is done.
         session.add(
             ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
         )
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as error:
+            raise _AlreadyHandled from error
         if not inbound.private:
             return self._answer(session, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
         if actor.role is Role.COACH:
@@ -191,22 +195,24 @@ class Dispatcher:
 
 
 def identify(session: Session, inbound: Inbound) -> Actor:
-    """Coach, client or stranger, from the platform account that wrote."""
-    identity = identity_of(session, inbound.platform, inbound.user_id)
-    if identity is None:
+    """Coach, client or stranger, from the platform account that wrote (one query)."""
+    row = session.exec(
+        select(Identity, Client, Coach)
+        .outerjoin(Client, col(Client.id) == Identity.client_id)
+        .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
+        .where(Identity.platform == inbound.platform, Identity.user_id == inbound.user_id)
+    ).first()
+    if row is None or row[2] is None:
         return Actor(Role.STRANGER)
+    identity, client, coach = row
     if identity.coach_id is not None:
-        coach = session.get(Coach, identity.coach_id)
         return Actor(Role.COACH, identity=identity, coach=coach)
-    client = session.get(Client, identity.client_id) if identity.client_id else None
     if client is None:
         return Actor(Role.STRANGER)
     if identity.chat_id != inbound.chat_id and inbound.private:
         identity.chat_id = inbound.chat_id  # they wrote from a new private chat: answer there
         session.add(identity)
-    return Actor(
-        Role.CLIENT, identity=identity, coach=session.get(Coach, client.coach_id), client=client
-    )
+    return Actor(Role.CLIENT, identity=identity, coach=coach, client=client)
 
 
 def _copies(inbound: Inbound) -> tuple[tuple[str, str], ...]:

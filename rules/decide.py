@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Literal
 
+from rules.calendar import BusinessCalendar
 from rules.classify import is_crisis, plain_text_kind
 from rules.contract import NEEDS_REPLY, ClientMessage, ClientState, Contract, Kind, Mode
 from rules.templates import contract_values, format_local, queue_values, render
@@ -192,11 +193,19 @@ def _deliver(contract: Contract, kind: Kind, now: datetime, state: ClientState) 
     return Queue(kind=kind, reply=told, reply_by=reply_by, release_at=release_at, brief=brief)
 
 
+def _closing_or_now(calendar: BusinessCalendar, now: datetime) -> datetime:
+    """When the current open stretch ends; `now` for a coach who never closes."""
+    try:
+        return calendar.next_close(now)
+    except ValueError:
+        return now
+
+
 def preview(contract: Contract, now: datetime) -> dict[str, str]:
     """Every text this client would be sent right now, by template key (for `/policy`)."""
     calendar = contract.calendar
     zone_name = contract.client_timezone
-    arrival = now if not calendar.is_open(now) else calendar.next_close(now)
+    arrival = now if not calendar.is_open(now) else _closing_or_now(calendar, now)
     release_at = calendar.next_open(arrival)
     reply_by = contract.policy.reply_within.reply_by(calendar, now)
     queued_by = contract.policy.reply_within.reply_by(calendar, arrival)

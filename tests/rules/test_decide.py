@@ -405,3 +405,15 @@ def test_preview_shows_every_text_this_client_would_get_now() -> None:
     assert texts["park"].endswith("your session on Thu 3 Dec, 10:00 GMT.")
     assert texts["welcome"].startswith("Welcome, Alex!")
     assert all("{" not in text for text in texts.values())
+
+
+def test_policy_preview_works_for_a_coach_who_never_closes() -> None:
+    from rules.contract import ClientTerms, Contract, Mode, Policy
+    from rules.decide import preview
+
+    always = Policy(coach_name="Melody", timezone="Europe/London", hours="mon-sun 00:00-24:00")
+    contract = Contract(always, ClientTerms(name="Alex", mode=Mode.OPEN_DOOR))
+
+    texts = preview(contract, datetime(2026, 11, 23, 10, tzinfo=UTC))
+
+    assert texts["forward"].startswith("Thanks — Melody has your message and will reply by")
