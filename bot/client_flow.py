@@ -103,7 +103,6 @@ def receive(
         decision="new",
         received_at=min(inbound.received_at, now),
     )
-    session.add(message)
     job = _Job(
         session,
         message,
@@ -130,6 +129,7 @@ def apply_decision(job: _Job, kind: Kind | None) -> Decision:
         message.session_at = decision.session
     if isinstance(decision, Queue):
         message.release_at = decision.release_at
+    job.session.add(message)  # a new message is inserted once, already decided
     job.session.flush()  # the message id names everything below
     if decision.action in ("urgent", "forward"):
         _to_coach(job, decision)
@@ -185,6 +185,7 @@ def _to_client(job: _Job, decision: Decision) -> None:
         text=decision.reply,
         now=job.now,
         choices=choices,
+        fresh=True,
         coach_id=job.coach.id,  # a failed acknowledgement shows in the coach's digest
         client_id=job.client.id,
         message_id=job.message.id,
@@ -221,6 +222,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         coach_id=job.coach.id,
         client_id=job.client.id,
         message_id=message.id,
+        fresh=True,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -194,14 +195,19 @@ class Dispatcher:
         return Handled(outcome)
 
 
+# Built once: every inbound message runs it, and building a statement costs more than running it.
+_WHO = (
+    select(Identity, Client, Coach)
+    .outerjoin(Client, col(Client.id) == Identity.client_id)
+    .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
+    .where(Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user"))
+)
+
+
 def identify(session: Session, inbound: Inbound) -> Actor:
     """Coach, client or stranger, from the platform account that wrote (one query)."""
-    row = session.exec(
-        select(Identity, Client, Coach)
-        .outerjoin(Client, col(Client.id) == Identity.client_id)
-        .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
-        .where(Identity.platform == inbound.platform, Identity.user_id == inbound.user_id)
-    ).first()
+    params = {"platform": inbound.platform, "user": inbound.user_id}
+    row = session.exec(_WHO, params=params).first()
     if row is None or row[2] is None:
         return Actor(Role.STRANGER)
     identity, client, coach = row

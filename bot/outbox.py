@@ -43,15 +43,21 @@ def enqueue(
     client_id: int | None = None,
     message_id: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    fresh: bool = False,
 ) -> Outbox:
-    """Queue a message in the caller's transaction; a `key` already queued returns that row."""
+    """Queue a message in the caller's transaction; a `key` already queued returns that row.
+
+    `fresh=True` skips that lookup when the key names a row made in this very transaction
+    (the unique constraint still guards it).
+    """
     if now.tzinfo is None:
         raise ValueError("enqueue needs an aware `now`")
     if not key or len(key) > 128:
         raise ValueError("an outbox key is 1 to 128 characters")
-    existing = session.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
-    if existing is not None:
-        return existing
+    if not fresh:
+        existing = session.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
+        if existing is not None:
+            return existing
     row = Outbox(
         idempotency_key=key,
         platform=platform,

@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.config import CoachSettings
@@ -338,12 +339,16 @@ def contract_for(session: Session, client: Client) -> Contract:
     )
 
 
+_CLOSURES = (
+    select(ClosureRow)
+    .where(ClosureRow.coach_id == bindparam("coach"))
+    .order_by(col(ClosureRow.start))
+)  # built once: it runs for every client message
+
+
 def coach_closures(session: Session, coach_id: int) -> list[ClosureRow]:
     """A coach's closures, oldest first."""
-    rows = session.exec(
-        select(ClosureRow).where(ClosureRow.coach_id == coach_id).order_by(col(ClosureRow.start))
-    )
-    return list(rows.all())
+    return list(session.exec(_CLOSURES, params={"coach": coach_id}).all())
 
 
 # --- coaches from config ----------------------------------------------------------------------

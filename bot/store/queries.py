@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.store.models import Client, Coach, Identity
+
+_COACH_CHATS = (
+    select(Identity).where(Identity.coach_id == bindparam("coach")).order_by(col(Identity.id))
+)  # built once: every forward runs it
 
 
 def coach_chat(
     session: Session, coach_id: int, prefer: str | None = None
 ) -> tuple[str, str] | None:
     """The (platform, chat id) to reach a coach, preferring the platform `prefer`."""
-    rows = session.exec(
-        select(Identity).where(Identity.coach_id == coach_id).order_by(col(Identity.id))
-    ).all()
+    rows = session.exec(_COACH_CHATS, params={"coach": coach_id}).all()
     for row in rows:
         if row.platform == prefer:
             return row.platform, row.chat_id
