@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
 import pytz
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import App
 from bot.clock import ManualClock, OffsetClock
 from bot.messages import Attachment, Inbound
 from bot.schedule import ensure_timers
 from bot.store.db import transaction
-from bot.store.models import Coach, Identity
+from bot.store.models import Coach, Identity, Outbox
 from bot.transports.console import PLATFORM, ConsoleTransport
 
 HELP = """Type lines as `name: text`, e.g.
@@ -43,11 +44,22 @@ class Console:
     transport: ConsoleTransport
     clock: ManualClock | OffsetClock
     out: TextIO
+    # Event ids must never repeat across sessions on one database, or a line would be taken
+    # for a redelivery of an old one.
+    _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def link_coaches(self) -> None:
-        """Give every coach a console identity named by their key."""
+        """Give every coach a console identity named by their key; continue message numbers."""
         with transaction(self.app.engine) as session:
+            ids = session.exec(
+                select(Outbox.platform_message_id).where(
+                    Outbox.platform == PLATFORM, col(Outbox.platform_message_id).is_not(None)
+                )
+            ).all()
+            self.transport.continue_after(
+                max((int(i) for i in ids if i and i.isdigit()), default=0)
+            )
             for coach in session.exec(select(Coach)).all():
                 exists = session.exec(
                     select(Identity).where(
@@ -97,7 +109,7 @@ class Console:
             user_id=who,
             chat_id=who,
             text="" if choice else text,
-            event_id=f"console-{next(self._events)}",
+            event_id=f"console-{self._session}-{next(self._events)}",
             received_at=self.clock.now(),
             attachments=attachments,
             reply_to=reply_to,

@@ -40,6 +40,7 @@ COACH_PLAIN_LINE = (
     "/help lists the commands."
 )
 KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
+STRANGER_COMMANDS = {"start", "join", "help"}
 
 
 class _AlreadyHandled(Exception):
@@ -113,7 +114,7 @@ class Dispatcher:
         parsed = split_command(inbound.text)
         if not inbound.private:
             return Handled("stranger", (Reply(NOT_PRIVATE_LINE),))
-        if parsed is None:
+        if parsed is None or parsed[0] not in STRANGER_COMMANDS:
             return Handled("stranger", (Reply(STRANGER_LINE),))
         reply = run_command(self._context(session, inbound, actor), *parsed)
         joined = identify(session, inbound).role is Role.CLIENT

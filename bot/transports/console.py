@@ -16,13 +16,17 @@ class ConsoleTransport:
     platform = PLATFORM
     max_per_second = 1000.0
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, first_id: int = 1) -> None:
         self.out = out
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         self._sent: dict[str, str] = {}  # idempotency key -> message id
         self.choices: dict[str, tuple[Choice, ...]] = {}  # chat -> buttons of its newest message
         self.last_id: dict[str, str] = {}  # chat -> newest message id (replies thread on it)
         self.sent_text: dict[str, str] = {}  # chat -> newest text
+
+    def continue_after(self, last_id: int) -> None:
+        """Number new messages after `last_id`, so `>N` never names an older message."""
+        self._ids = itertools.count(last_id + 1)
 
     async def send(self, message: Outgoing) -> str:
         """Print the message for its recipient and return its id."""
