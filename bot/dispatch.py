@@ -8,6 +8,7 @@ nothing of theirs is stored.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from bot import client_flow, outbox
 from bot.clock import Clock
-from bot.commands import run_command
+from bot.commands import is_command, run_command
 from bot.commands.registry import Actor, Context, Reply, Role, split_command
 from bot.messages import Inbound
 from bot.relay import client_for_forward, relay_reply
@@ -40,7 +41,6 @@ COACH_PLAIN_LINE = (
     "/help lists the commands."
 )
 KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
-STRANGER_COMMANDS = {"start", "join", "help"}
 
 
 class _AlreadyHandled(Exception):
@@ -68,6 +68,8 @@ class Dispatcher:
 
     def handle(self, inbound: Inbound) -> Handled:
         """Handle one inbound message exactly once; raises if the database is unreachable."""
+        if "\x00" in inbound.text:  # no database keeps NUL in text; nothing else is lost
+            inbound = dataclasses.replace(inbound, text=inbound.text.replace("\x00", ""))
         try:
             with transaction(self.engine) as session:
                 handled = self._handle(session, inbound)
@@ -114,7 +116,7 @@ class Dispatcher:
         parsed = split_command(inbound.text)
         if not inbound.private:
             return Handled("stranger", (Reply(NOT_PRIVATE_LINE),))
-        if parsed is None or parsed[0] not in STRANGER_COMMANDS:
+        if parsed is None or not is_command(parsed[0]):
             return Handled("stranger", (Reply(STRANGER_LINE),))
         reply = run_command(self._context(session, inbound, actor), *parsed)
         joined = identify(session, inbound).role is Role.CLIENT
@@ -192,6 +194,7 @@ class Dispatcher:
             text=reply.text,
             now=self.now,
             choices=reply.choices,
+            documents=reply.documents,
         )
         return Handled(outcome)
 

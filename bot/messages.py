@@ -52,6 +52,15 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class OutgoingDocument:
+    """A file to upload with a message (Telegram sendDocument/sendPhoto, Slack files_upload_v2)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """A message for one chat, as the outbox hands it to a transport."""
 
@@ -64,3 +73,4 @@ class Outgoing:
     copy_from: tuple[tuple[str, str], ...] = ()  # (chat_id, message_id) of attachments to copy
     attachments: tuple[Attachment, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    documents: tuple[OutgoingDocument, ...] = ()  # files to upload after the text

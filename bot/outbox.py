@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import object_session
+from sqlmodel import Session, col, select
 
-from bot.messages import Attachment, Choice, Outgoing
-from bot.store.models import Outbox
+from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
+from bot.store.models import Document, Outbox
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so far
@@ -25,6 +26,17 @@ THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so fa
 
 class Unsendable(ValueError):
     """A row that can never go out as it is: no transport for its platform, or a corrupt payload."""
+
+
+class DocumentLike(Protocol):
+    """A file to send: a command's Reply document or an OutgoingDocument."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def mime_type(self) -> str: ...
 
 
 def enqueue(
@@ -44,11 +56,13 @@ def enqueue(
     message_id: int | None = None,
     extra: Mapping[str, Any] | None = None,
     fresh: bool = False,
+    documents: Sequence[DocumentLike] = (),
 ) -> Outbox:
     """Queue a message in the caller's transaction; a `key` already queued returns that row.
 
     `fresh=True` skips that lookup when the key names a row made in this very transaction
-    (the unique constraint still guards it).
+    (the unique constraint still guards it). `documents` are stored as Document rows that the
+    payload names by id.
     """
     if now.tzinfo is None:
         raise ValueError("enqueue needs an aware `now`")
@@ -63,7 +77,8 @@ def enqueue(
         platform=platform,
         chat_id=str(chat_id),
         text=text,
-        payload=_payload(choices, reply_to, copy_from, attachments, extra),
+        payload=_payload(choices, reply_to, copy_from, attachments, extra)
+        | _documents(session, documents, now),
         coach_id=coach_id,
         client_id=client_id,
         message_id=message_id,
@@ -96,8 +111,26 @@ def _payload(
     return payload
 
 
-def to_outgoing(row: Outbox) -> Outgoing:
-    """The message a row describes; raises Unsendable when the stored shape is wrong."""
+def _documents(
+    session: Session, documents: Sequence[DocumentLike], now: datetime
+) -> dict[str, Any]:
+    """Store the files and return the payload part naming them (empty when there are none)."""
+    rows = [
+        Document(filename=d.filename, mime_type=d.mime_type, content=d.content, created_at=now)
+        for d in documents
+    ]
+    if not rows:
+        return {}
+    session.add_all(rows)
+    session.flush()
+    return {"documents": [row.id for row in rows]}
+
+
+def to_outgoing(row: Outbox, session: Session | None = None) -> Outgoing:
+    """The message a row describes; raises Unsendable when the stored shape is wrong.
+
+    Documents are read through `session`, or the session the row was loaded in.
+    """
     try:
         payload = row.payload
         if not isinstance(payload, dict) or not isinstance(row.text, str):
@@ -120,9 +153,31 @@ def to_outgoing(row: Outbox) -> Outgoing:
                 for a in _list(payload, "attachments")
             ),
             extra=extra,
+            documents=_load_documents(row, session),
         )
+    except Unsendable:
+        raise
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise Unsendable(f"corrupt payload ({type(exc).__name__})") from None
+
+
+def _load_documents(row: Outbox, session: Session | None) -> tuple[OutgoingDocument, ...]:
+    """The files a row's payload names, in order; Unsendable if one is gone."""
+    ids = _list(row.payload, "documents")
+    if not ids:
+        return ()
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise TypeError("documents")
+    reader = session if session is not None else object_session(row)
+    if reader is None:
+        raise Unsendable("documents need a database session")
+    found = {d.id: d for d in reader.scalars(select(Document).where(col(Document.id).in_(ids)))}
+    if any(i not in found for i in ids):
+        raise Unsendable("a document of this message is gone")
+    return tuple(
+        OutgoingDocument(found[i].filename, bytes(found[i].content), found[i].mime_type)
+        for i in ids
+    )
 
 
 def _str(value: object) -> str:

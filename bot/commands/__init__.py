@@ -32,6 +32,12 @@ def run_command(ctx: Context, name: str, args: str) -> Reply:
     return result if isinstance(result, Reply) else Reply(result)
 
 
+def is_command(name: str) -> bool:
+    """True when `/name` is a command of the bot."""
+    _load_handlers()
+    return REGISTRY.get(name) is not None
+
+
 def _unknown(name: str, role: Role) -> str:
     allowed = {c.name for c in REGISTRY.for_role(role)}
     guess = REGISTRY.closest(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import DateTime as SADateTime
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -227,3 +227,13 @@ class TimeEntry(SQLModel, table=True):
     currency: str = ""
     note: str = ""
     logged_at: datetime = utc_column(nullable=False)
+
+
+class Document(SQLModel, table=True):
+    """A file sent with a message (a report picture, an export); outbox payloads name its id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(max_length=255)
+    mime_type: str = Field(default="application/octet-stream", max_length=128)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = utc_column(nullable=False, index=True)

@@ -40,6 +40,9 @@ class ConsoleTransport:
             self.out.write(f"      {line}\n")
         for copied in message.copy_from:
             self.out.write(f"      (attachment from message {copied[1]})\n")
+        for document in message.documents:
+            size = max(1, round(len(document.content) / 1024))
+            self.out.write(f"      (file: {document.filename}, {size} kB)\n")
         for number, choice in enumerate(message.choices, start=1):
             self.out.write(f"      [{number}] {choice.label}\n")
         if message.choices:

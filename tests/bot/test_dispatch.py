@@ -267,3 +267,10 @@ def test_processed_events_are_recorded_for_known_people_only(chat: Harness) -> N
         events = session.exec(select(ProcessedEvent)).all()
     assert [e.event_id for e in events] == ["e1"]
     assert "processedevent" in inspect(chat.engine).get_table_names()
+
+
+def test_a_nul_character_is_dropped_and_the_rest_of_the_message_kept(chat: Harness) -> None:
+    seen = chat.say("alex", "/fyi half\x00way there")
+
+    assert seen == ["Thanks — noted for Melody's daily round-up, no reply needed."]
+    assert messages(chat.engine)[0].text == "halfway there"

@@ -1,0 +1,44 @@
+"""A client's data rights, for the coach to carry out: `/export Alex` and `/forget Alex confirm`."""
+
+from __future__ import annotations
+
+from bot.commands import REGISTRY
+from bot.commands.args import coach_of, find_client, problem, split_first
+from bot.commands.registry import Context, Document, Reply, Role
+from bot.privacy import client_data, export_filename, export_json, forget
+
+EXPORT_EXAMPLE = "/export Alex"
+FORGET_EXAMPLE = "/forget Alex confirm"
+CONFIRM = "confirm"
+
+
+@REGISTRY.add("export", roles={Role.COACH}, usage=EXPORT_EXAMPLE)
+def export(ctx: Context, args: str) -> Reply:
+    """Everything stored about a client, as one JSON file (for their access request)."""
+    name, _ = split_first(args)
+    client = find_client(ctx, name, EXPORT_EXAMPLE)
+    data = client_data(ctx.session, client)
+    content = export_json(data, coach=coach_of(ctx), now=ctx.now)
+    filename = export_filename(client)
+    return Reply(
+        f"Everything stored about {client.name}: {data.counts()}. It is all in {filename}.",
+        documents=(Document(filename, content, "application/json"),),
+    )
+
+
+@REGISTRY.add("forget", roles={Role.COACH}, usage=FORGET_EXAMPLE)
+def forget_client(ctx: Context, args: str) -> str:
+    """Erase a client and everything stored about them; it cannot be undone."""
+    name, rest = split_first(args)
+    client = find_client(ctx, name, FORGET_EXAMPLE)
+    data = client_data(ctx.session, client)
+    if not rest:
+        return (
+            f"This erases {client.name} and everything stored about them ({data.counts()}) "
+            f"for good. To go ahead: /forget {client.name} confirm"
+        )
+    if rest.strip().lower() != CONFIRM:
+        raise problem(FORGET_EXAMPLE, f"add the word {CONFIRM} to erase {client.name}")
+    forget(ctx.session, coach_of(ctx), data)
+    # no name here: this answer is kept like any other, and nothing may name them now
+    return "Done: that client and everything stored about them are erased."

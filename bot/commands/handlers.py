@@ -1,0 +1,11 @@
+"""Importing this registers every command, in the order /help lists them."""
+
+from __future__ import annotations
+
+import importlib
+
+#: Command modules in /help order: policy first, then clients, then the rest.
+MODULES = ("policy", "closures", "wording", "invites", "clients", "work", "help")
+
+for _name in MODULES:
+    importlib.import_module(f"bot.commands.{_name}")

@@ -1,0 +1,198 @@
+"""The coach's policy commands: time zone, hours, reply promise, holidays, digest, billing."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.commands import REGISTRY
+from bot.commands.args import (
+    coach_of,
+    parse_count,
+    parse_time,
+    parse_zone,
+    problem,
+    rules_error,
+    shown,
+)
+from bot.commands.client import availability, set_display_zone
+from bot.commands.registry import Context, Role, words
+from bot.commands.views import billing_words, coach_policy, policy_text
+from bot.store.policy import set_policy_field
+from rules.calendar import BusinessCalendar, parse_hours
+from rules.contract import BillingTerms, Policy, ReplyPromise
+from rules.templates import format_local
+
+HOURS_EXAMPLE = "/hours mon-thu 09:00-12:00,13:00-17:00; fri 09:00-13:00"
+ZONE_EXAMPLE = "/timezone Europe/London"
+REPLY_EXAMPLE = "/reply_within 24h"
+HOLIDAYS_EXAMPLE = "/holidays GB"
+DIGEST_EXAMPLE = "/digest 18:00"
+BILLING_EXAMPLE = "/billing 5 60 GBP 15"
+OFF = {"off", "none", "no"}
+MAX_RATE = Decimal(100_000)
+
+
+def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
+    """Validate and store one policy field as set in chat; return the new policy."""
+    coach = coach_of(ctx)
+    before, chat_set = dict(coach.policy), list(coach.chat_set)
+    try:
+        set_policy_field(coach, field, value, from_chat=True)
+        policy = coach_policy(ctx.session, coach)
+        policy.calendar.next_open(ctx.now)  # the schedule still has open time
+    except ValueError as error:
+        coach.policy, coach.chat_set = before, chat_set  # the change is not kept
+        raise rules_error(command, error) from None
+    ctx.session.add(coach)
+    return policy
+
+
+@REGISTRY.add("policy", roles={Role.COACH}, usage="/policy")
+def show_policy(ctx: Context, args: str) -> str:
+    """Your settings, and exactly what a client would be told right now."""
+    return policy_text(ctx.session, coach_of(ctx), ctx.now)
+
+
+@REGISTRY.add("timezone", roles={Role.COACH, Role.CLIENT}, usage=ZONE_EXAMPLE)
+def timezone(ctx: Context, args: str) -> str:
+    """The time zone your hours are in (for a client: the zone times are shown in)."""
+    if ctx.actor.role is Role.CLIENT:
+        return set_display_zone(ctx, args)
+    policy = coach_policy(ctx.session, coach_of(ctx))
+    if not args.strip():
+        return f"Your time zone is {policy.timezone}. Change it like this: {ZONE_EXAMPLE}"
+    zone = parse_zone(args.strip(), ZONE_EXAMPLE)
+    policy = set_field(ctx, "timezone", "timezone", zone)
+    return (
+        f"Time zone set: {policy.timezone}. It is {format_local(ctx.now, policy.timezone)} "
+        f"there; your hours ({policy.calendar.describe_hours()}) are read in it."
+    )
+
+
+@REGISTRY.add("hours", roles={Role.COACH, Role.CLIENT}, usage=HOURS_EXAMPLE)
+def hours(ctx: Context, args: str) -> str:
+    """Set your weekly hours; days not named are closed."""
+    if ctx.actor.role is Role.CLIENT:
+        return availability(ctx)
+    if not args.strip():
+        policy = coach_policy(ctx.session, coach_of(ctx))
+        return (
+            f"Your hours: {policy.calendar.describe_hours()} ({policy.timezone}). "
+            f"Change them like this: {HOURS_EXAMPLE}"
+        )
+    try:
+        weekly = parse_hours(args)
+    except ValueError as error:
+        raise rules_error("hours", error) from None
+    policy = set_field(ctx, "hours", "hours", str(weekly))
+    return f"Hours set: {weekly.describe()} ({policy.timezone})."
+
+
+@REGISTRY.add("reply_within", roles={Role.COACH}, usage="/reply_within 24h|2d")
+def reply_within(ctx: Context, args: str) -> str:
+    """How soon you reply: hours of open time (24h) or working days (2d)."""
+    if not args.strip():
+        policy = coach_policy(ctx.session, coach_of(ctx))
+        return f"You reply {policy.reply_within.describe()}. Change it like this: {REPLY_EXAMPLE}"
+    try:
+        promise = ReplyPromise.parse(args)
+    except ValueError:
+        raise problem(REPLY_EXAMPLE + " or 2d", f"'{shown(args)}' is not a reply time") from None
+    set_field(ctx, "reply_within", "reply_within", promise)
+    return f"Reply promise set: {promise.describe()} ({promise})."
+
+
+@REGISTRY.add("holidays", roles={Role.COACH}, usage="/holidays GB|off")
+def holidays(ctx: Context, args: str) -> str:
+    """Close on the public holidays of a country (GB, or GB-SCT), or off."""
+    spec = args.strip()
+    if not spec:
+        current = coach_policy(ctx.session, coach_of(ctx)).holidays or "off"
+        return f"Public holidays: {current}. Change it like this: {HOLIDAYS_EXAMPLE} (or off)"
+    if spec.lower() in OFF:
+        set_field(ctx, "holidays", "holidays", None)
+        return "Public holidays off: you are open on them unless you add a /closed date."
+    if len(spec) > 12 or " " in spec:
+        raise problem(HOLIDAYS_EXAMPLE, f"'{shown(spec)}' is not a country code")
+    policy = set_field(ctx, "holidays", "holidays", spec.upper())
+    upcoming = next_holiday(policy.calendar, ctx.now)
+    after = f" The next one: {upcoming}." if upcoming else ""
+    return f"Public holidays set: {policy.holidays}. You are closed on them.{after}"
+
+
+def next_holiday(calendar: BusinessCalendar, now: datetime) -> str | None:
+    """`Fri 25 Dec (Christmas Day)`: the next closed day within a year with a holiday's name."""
+    today = now.astimezone(calendar.tz).date()
+    for offset in range(366):
+        day = today + timedelta(days=offset)
+        noon = calendar.tz.localize(datetime.combine(day, time(12)))
+        reason = calendar.closed_reason(noon)
+        if reason and reason != "closed":
+            return f"{day:%a} {day.day} {day:%b} ({reason})"
+    return None
+
+
+@REGISTRY.add("digest", roles={Role.COACH}, usage="/digest 18:00|off")
+def digest(ctx: Context, args: str) -> str:
+    """When your daily digest comes (your time), or off."""
+    text = args.strip()
+    if not text:
+        policy = coach_policy(ctx.session, coach_of(ctx))
+        current = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
+        return f"Daily digest: {current}. Change it like this: {DIGEST_EXAMPLE} (or off)"
+    if text.lower() in OFF:
+        set_field(ctx, "digest", "digest_time", None)
+        return "Daily digest off. Updates are still kept; /digest 18:00 turns it back on."
+    at = parse_time(text, DIGEST_EXAMPLE)
+    policy = set_field(ctx, "digest", "digest_time", at)
+    return f"Daily digest at {at:%H:%M} ({policy.timezone}), on days when there is something in it."
+
+
+@REGISTRY.add("billing", roles={Role.COACH}, usage="/billing 5 60 GBP [15]|off")
+def billing(ctx: Context, args: str) -> str:
+    """Bill between-session work: free minutes, hourly rate, currency, increment; or off."""
+    parts = words(args)
+    if not parts:
+        policy = coach_policy(ctx.session, coach_of(ctx))
+        return f"Billing: {billing_words(policy)}. Change it like this: {BILLING_EXAMPLE} (or off)"
+    if len(parts) == 1 and parts[0].lower() in OFF:
+        set_field(ctx, "billing", "billing", None)
+        return "Billing off: logged time is kept but not billed."
+    terms = parse_billing(parts)
+    policy = set_field(ctx, "billing", "billing", terms)
+    return f"Billing set: {billing_words(policy)}."
+
+
+def parse_billing(parts: list[str]) -> BillingTerms:
+    """`5 60 GBP [15]` as billing terms."""
+    if not 3 <= len(parts) <= 4:
+        raise problem(BILLING_EXAMPLE, "give free minutes, hourly rate and currency")
+    free = parse_count(parts[0], BILLING_EXAMPLE, what="free minutes", high=600)
+    rate = parse_rate(parts[1])
+    currency = parts[2].upper()
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+        raise problem(BILLING_EXAMPLE, f"'{shown(parts[2])}' is not a currency code like GBP")
+    increment = 15
+    if len(parts) == 4:
+        increment = parse_count(parts[3], BILLING_EXAMPLE, what="an increment in minutes", high=240)
+        if increment == 0:
+            raise problem(BILLING_EXAMPLE, "the increment must be at least 1 minute")
+    return BillingTerms(free, rate, currency, increment)
+
+
+def parse_rate(text: str) -> Decimal:
+    """An hourly rate: `60` or `62.50`."""
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if (
+        not rate.is_finite()
+        or rate < 0
+        or rate > MAX_RATE
+        or rate != rate.quantize(Decimal("0.01"))
+    ):
+        raise problem(BILLING_EXAMPLE, f"'{shown(text)}' is not an hourly rate like 60 or 62.50")
+    return rate

@@ -1,0 +1,118 @@
+"""What `/policy` and `/client` show: the settings, and exactly the texts a client gets now."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from bot.store.models import Client, Closure, Coach, Identity
+from bot.store.policy import coach_closures, contract_for, policy_from_coach
+from rules.contract import ClientTerms, Contract, Policy
+from rules.decide import preview
+from rules.templates import TEMPLATES, billing_sentence, format_local
+from rules.texts import kinds_in_words
+
+
+def coach_policy(session: Session, coach: Coach) -> Policy:
+    """The coach's policy with their closures."""
+    return policy_from_coach(coach, coach_closures(session, coach.id or 0))
+
+
+def sample_contract(policy: Policy) -> Contract:
+    """The contract of a new client in the coach's default mode, for previews."""
+    return Contract(policy=policy, client=ClientTerms(name="your client", mode=policy.default_mode))
+
+
+def closure_line(closure: Closure) -> str:
+    """`#3 2026-12-24 – 2027-01-02 Christmas break`."""
+    span = closure.start.isoformat()
+    if closure.end != closure.start:
+        span += f" – {closure.end.isoformat()}"
+    return f"#{closure.id} {span}" + (f" {closure.note}" if closure.note else "")
+
+
+def billing_words(policy: Policy) -> str:
+    """The billing terms in plain words, or `off`."""
+    if policy.billing is None:
+        return "off"
+    increment = policy.billing.increment_minutes
+    unit = "minute" if increment == 1 else "minutes"
+    return f"{billing_sentence(policy)[:-1]}, rounded up to {increment} {unit}"
+
+
+def policy_text(session: Session, coach: Coach, now: datetime) -> str:
+    """The coach's settings and what a client in the default mode would get right now."""
+    policy = coach_policy(session, coach)
+    closures = [c for c in coach_closures(session, coach.id or 0) if c.end >= _today(policy, now)]
+    digest = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
+    custom = ", ".join(k for k in TEMPLATES if k in policy.templates) or "none (all default)"
+    lines = [
+        f"Your policy, {coach.name}:",
+        f"Time zone: {policy.timezone} (now {format_local(now, policy.timezone)})",
+        f"Hours: {policy.calendar.describe_hours()}",
+        "Closed: " + ("; ".join(closure_line(c) for c in closures) or "no closures ahead"),
+        f"Public holidays: {policy.holidays or 'off'}",
+        f"Reply promise: {policy.reply_within.describe()} ({policy.reply_within})",
+        f"Daily digest: {digest}",
+        f"New clients' mode: {policy.default_mode}",
+        f"Weekly quota: {policy.weekly_quota or 'none'}",
+        f"Billing: {billing_words(policy)}",
+        f"Your own texts: {custom}",
+        f"Crisis resources: {'yours' if policy.crisis_text else 'the default'}",
+        "",
+        f"What a new client ({policy.default_mode}) would get right now:",
+        preview_text(sample_contract(policy), now),
+    ]
+    return "\n".join(lines)
+
+
+def client_text(session: Session, client: Client, now: datetime) -> str:
+    """One client's terms and exactly what they would get right now."""
+    contract = contract_for(session, client)
+    policy, zone = contract.policy, contract.policy.timezone
+    platforms = sorted({i.platform for i in _identities(session, client)})
+    quota = policy.weekly_quota or "none"
+    lines = [
+        f"{client.name} — {client.mode}, on {', '.join(platforms) or 'no chat yet'}",
+        kinds_in_words(contract.client, policy.weekly_quota),
+        f"Allowed kinds in specific mode: {client.allowed.replace(',', ', ') or 'none'}",
+        f"Weekly quota: {quota}" + (" (your policy)" if client.weekly_quota is None else ""),
+        f"Next session: {_when(client.next_session, zone, now)}",
+        f"Last session: {_when(client.last_session, zone, now)}",
+        f"Contract: {_period(client)}" + (" (ended)" if contract.is_former_client(now) else ""),
+        f"Times shown to {client.name} in: {contract.client_timezone}",
+        "",
+        f"What {client.name} would get right now:",
+        preview_text(contract, now),
+    ]
+    return "\n".join(lines)
+
+
+def preview_text(contract: Contract, now: datetime) -> str:
+    """Every text the client would get now, each under its template key and when it is sent."""
+    blocks = [
+        f"▸ {key} — {TEMPLATES[key].description}:\n{text}"
+        for key, text in preview(contract, now).items()
+    ]
+    return "\n\n".join(blocks)
+
+
+def _identities(session: Session, client: Client) -> list[Identity]:
+    return list(session.exec(select(Identity).where(Identity.client_id == client.id)).all())
+
+
+def _when(when: datetime | None, zone: str, now: datetime) -> str:
+    return format_local(when, zone, now) if when is not None else "none"
+
+
+def _period(client: Client) -> str:
+    if client.contract_start is None and client.contract_end is None:
+        return "no dates set"
+    start = client.contract_start.isoformat() if client.contract_start else "…"
+    end = client.contract_end.isoformat() if client.contract_end else "open-ended"
+    return f"{start} – {end}"
+
+
+def _today(policy: Policy, now: datetime) -> date:
+    return now.astimezone(policy.calendar.tz).date()
