@@ -1,0 +1,121 @@
+"""The Slack transport on slack-bolt's asyncio stack: Socket Mode or HTTP, and the outbox's sender.
+
+`SlackPlatform` is both what `boundarybot run` runs (`run(app, stop)`) and the outbox's
+Transport for "slack" (`send`). The pieces: `slack_translate` (payloads -> Inbound),
+`slack_send` (posting, buttons, errors), `slack_home` (the Home tab), `slack_server` (bolt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import col, select
+
+from bot.app import App
+from bot.config import SlackSettings
+from bot.messages import Outgoing
+from bot.store.db import transaction
+from bot.store.models import Identity
+from bot.transports.base import DeliveryError
+from bot.transports.slack_send import SlackSender
+from bot.transports.slack_server import Listeners, build_bolt, serve_http, serve_socket
+from bot.transports.slack_translate import PLATFORM
+
+log = logging.getLogger(__name__)
+
+#: bolt and slack_sdk log whole payloads (message text) at DEBUG; their logger stops at INFO.
+SDK_LOGGER = "bot.transports.slack.sdk"
+
+
+def quiet_sdk_logger() -> logging.Logger:
+    """The logger handed to bolt and slack_sdk: never below INFO, so no payload is logged."""
+    logger = logging.getLogger(SDK_LOGGER)
+    logger.setLevel(max(logging.INFO, logger.level))
+    return logger
+
+
+class SlackPlatform:
+    """Slack for boundarybot: receives with bolt, sends with the Web API."""
+
+    platform = PLATFORM
+    max_per_second = 20.0  # the outbox also keeps each channel to one message a second
+
+    def __init__(self, settings: SlackSettings, *, host: str = "0.0.0.0") -> None:
+        self.settings = settings
+        self.host = host
+        self.port: int | None = None  # the bound HTTP port once serving (0 in Socket Mode)
+        self.ready = asyncio.Event()
+        self.logger = quiet_sdk_logger()
+        self.client = AsyncWebClient(
+            token=settings.bot_token.reveal(),
+            base_url=settings.api_url or AsyncWebClient.BASE_URL,
+            logger=self.logger,
+        )
+        self.sender = SlackSender(self.client)
+
+    async def send(self, message: Outgoing) -> str:
+        """Post an outbox message; returns its `ts`, the id a thread reply points back to."""
+        return await self.sender.send(message)
+
+    async def run(self, app: App, stop: asyncio.Event) -> None:
+        """Open the coaches' DMs, then receive until `stop` is set."""
+        await self.open_coach_dms(app)
+        listeners = Listeners(app, self.sender)
+        secret = self.settings.signing_secret
+        bolt = build_bolt(
+            listeners,
+            client=self.client,
+            signing_secret=None if self.settings.socket_mode or secret is None else secret.reveal(),
+            logger=self.logger,
+        )
+        if self.settings.socket_mode:
+            assert self.settings.app_token is not None
+            await serve_socket(
+                bolt,
+                app_token=self.settings.app_token.reveal(),
+                client=self.client,
+                logger=self.logger,
+                stop=stop,
+                on_ready=self._on_ready,
+            )
+        else:
+            await serve_http(
+                bolt, host=self.host, port=self.settings.port, stop=stop, on_ready=self._on_ready
+            )
+
+    def _on_ready(self, port: int) -> None:
+        self.port = port
+        self.ready.set()
+
+    async def open_coach_dms(self, app: App) -> None:
+        """Point each coach's Slack identity at their DM with the app, where thread replies are."""
+        users = await asyncio.to_thread(_coach_users, app)
+        for identity_id, user_id in users:
+            try:
+                channel = await self.sender.dm_channel(user_id)
+            except DeliveryError as error:
+                log.warning(
+                    "slack: cannot open a DM with coach identity %s: %s", identity_id, error
+                )
+                continue
+            await asyncio.to_thread(_set_chat, app, identity_id, channel)
+
+
+def _coach_users(app: App) -> list[tuple[int, str]]:
+    with transaction(app.engine) as session:
+        rows = session.exec(
+            select(Identity).where(
+                Identity.platform == PLATFORM, col(Identity.coach_id).is_not(None)
+            )
+        ).all()
+        return [(row.id or 0, row.user_id) for row in rows]
+
+
+def _set_chat(app: App, identity_id: int, channel: str) -> None:
+    with transaction(app.engine) as session:
+        identity = session.get(Identity, identity_id)
+        if identity is not None and identity.chat_id != channel:
+            identity.chat_id = channel
+            session.add(identity)

@@ -1,0 +1,167 @@
+"""Outgoing messages on Slack: text and Block Kit buttons, threads, and what an API error means.
+
+Slack has no idempotency key, so the sender remembers the `ts` of the keys it posted in this
+process: an outbox retry after a send that went out but was not recorded is not posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import Choice, Outgoing
+from bot.transports.base import DeliveryError
+
+log = logging.getLogger(__name__)
+
+#: API errors that retrying cannot fix: the chat or the person is gone, or out of reach.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "user_not_found",
+        "account_inactive",
+        "user_disabled",
+        "cannot_dm_bot",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+    }
+)
+MAX_TEXT = 39_000  # Slack cuts a message's text at 40,000 characters
+SECTION_CHARS = 2_900  # a section block holds at most 3,000
+BUTTON_LABEL = 75
+REMEMBERED_KEYS = 4_096
+CUT_NOTE = "\n[… cut short: Slack messages hold at most 40,000 characters]"
+
+
+def escape(text: str) -> str:
+    """Text shown literally: Slack reads only `&`, `<` and `>` as markup in a message."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(text: str) -> str:
+    """The text cut to what one Slack message holds, saying so when it is cut."""
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + CUT_NOTE
+
+
+def text_sections(text: str) -> list[dict[str, Any]]:
+    """Section blocks holding `text` (already escaped), split at line ends to fit each block."""
+    sections, chunk = [], ""
+    for line in text.splitlines() or [""]:
+        while len(line) > SECTION_CHARS:
+            if chunk:
+                sections.append(chunk)
+                chunk = ""
+            sections.append(line[:SECTION_CHARS])
+            line = line[SECTION_CHARS:]
+        if chunk and len(chunk) + 1 + len(line) > SECTION_CHARS:
+            sections.append(chunk)
+            chunk = line
+        else:
+            chunk = f"{chunk}\n{line}" if chunk else line
+    sections.append(chunk)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part or " ", "verbatim": True}}
+        for part in sections
+    ]
+
+
+def choice_blocks(text: str, choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    """The message text and one button per choice; a button's value is the choice's data."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"choice_{number}",
+            "text": {"type": "plain_text", "text": choice.label[:BUTTON_LABEL], "emoji": True},
+            "value": choice.data,
+        }
+        for number, choice in enumerate(choices[:25])
+    ]
+    return [*text_sections(text)[:40], {"type": "actions", "elements": buttons}]
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value[0] if isinstance(value, list | tuple) else value)
+    return None
+
+
+def delivery_error(error: SlackApiError) -> DeliveryError:
+    """What a Web API error means for the outbox: wait (429), give up, or try again later."""
+    response = error.response
+    code = str(response.get("error") or f"http {response.status_code}")
+    if response.status_code == 429:
+        wait = _header(response.headers or {}, "Retry-After")
+        try:
+            retry_after = float(wait) if wait is not None else 1.0
+        except ValueError:
+            retry_after = 1.0
+        return DeliveryError(f"slack: {code}", retry_after=retry_after)
+    return DeliveryError(f"slack: {code}", permanent=code in PERMANENT_ERRORS)
+
+
+class SlackSender:
+    """Posts for the outbox and for direct answers; opens (and remembers) DMs with people."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._posted: OrderedDict[str, str] = OrderedDict()  # idempotency key -> ts
+        self._dms: dict[str, str] = {}  # user id -> DM channel id with the app
+
+    async def send(self, message: Outgoing) -> str:
+        """Post `message` (threaded under `reply_to`, with buttons) and return its `ts`."""
+        if message.idempotency_key in self._posted:
+            return self._posted[message.idempotency_key]
+        text = escape(fit(message.text))
+        kwargs: dict[str, Any] = {"channel": message.chat_id, "text": text}
+        if message.choices:
+            kwargs["blocks"] = choice_blocks(text, message.choices)
+        if message.reply_to:
+            kwargs["thread_ts"] = message.reply_to
+        response = await self._call("chat_postMessage", **kwargs)
+        ts = str(response.get("ts") or "")
+        self._remember(message.idempotency_key, ts)
+        return ts
+
+    async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
+        """A message only `user` sees, in `channel`."""
+        await self._call("chat_postEphemeral", channel=channel, user=user, text=escape(fit(text)))
+
+    async def post(self, *, channel: str, text: str) -> str:
+        """A plain message, not from the outbox (a stranger's answer)."""
+        response = await self._call("chat_postMessage", channel=channel, text=escape(fit(text)))
+        return str(response.get("ts") or "")
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The DM channel between `user_id` and the app (conversations.open, remembered)."""
+        known = self._dms.get(user_id)
+        if known is not None:
+            return known
+        response = await self._call("conversations_open", users=user_id)
+        channel = str((response.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise DeliveryError("slack: conversations.open returned no channel")
+        self._dms[user_id] = channel
+        return channel
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as error:
+            raise delivery_error(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"slack: {type(error).__name__}") from None
+
+    def _remember(self, key: str, ts: str) -> None:
+        self._posted[key] = ts
+        while len(self._posted) > REMEMBERED_KEYS:
+            self._posted.popitem(last=False)

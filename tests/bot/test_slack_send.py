@@ -1,0 +1,176 @@
+"""Sending on Slack against a local fake Web API: text, threads, buttons, and what errors mean."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.clock import ManualClock
+from bot.config import Secret, SlackSettings
+from bot.messages import Choice, Outgoing
+from bot.outbox import enqueue
+from bot.outbox_worker import OutboxWorker
+from bot.store.db import transaction
+from bot.store.models import Outbox
+from bot.transports.base import DeliveryError
+from bot.transports.slack import SlackPlatform
+from bot.transports.slack_send import SECTION_CHARS, text_sections
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+
+T = TypeVar("T")
+
+
+def platform_for(url: str) -> SlackPlatform:
+    settings = SlackSettings(
+        bot_token=Secret(BOT_TOKEN), signing_secret=Secret(SIGNING_SECRET), api_url=url
+    )
+    return SlackPlatform(settings, host="127.0.0.1")
+
+
+def with_slack(scenario: Callable[[FakeSlack, SlackPlatform], Awaitable[T]]) -> T:
+    """Run `scenario` against a fresh fake Slack and a platform pointed at it."""
+
+    async def main() -> T:
+        slack = FakeSlack()
+        await slack.start()
+        try:
+            return await scenario(slack, platform_for(slack.url))
+        finally:
+            await slack.stop()
+
+    return asyncio.run(main())
+
+
+def message(text: str = "hello", key: str = "k1", **kw: Any) -> Outgoing:
+    return Outgoing(platform="slack", chat_id="DALEX", text=text, idempotency_key=key, **kw)
+
+
+def test_send_posts_the_text_shown_literally_and_returns_the_ts() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        ts = await platform.send(message("fish & chips <3 <!channel>"))
+        posted = slack.of("chat.postMessage")
+        assert posted == [{"channel": "DALEX", "text": "fish &amp; chips &lt;3 &lt;!channel&gt;"}]
+        assert ts == slack.calls[-1].result["ts"]
+
+    with_slack(scenario)
+
+
+def test_a_reply_goes_into_the_thread_of_the_message_it_answers() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await platform.send(message(reply_to="1800000001.000100"))
+        assert slack.of("chat.postMessage")[0]["thread_ts"] == "1800000001.000100"
+
+    with_slack(scenario)
+
+
+def test_choices_become_buttons_whose_values_are_the_choice_data() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        choices = (Choice("Just an update", "kind:1:fyi"), Choice("Needs a reply", "kind:1:q"))
+        await platform.send(message("What kind?", choices=choices))
+        blocks = slack.of("chat.postMessage")[0]["blocks"]
+        assert blocks[0]["text"]["text"] == "What kind?"
+        buttons = blocks[-1]["elements"]
+        assert blocks[-1]["type"] == "actions"
+        assert [(b["action_id"], b["value"]) for b in buttons] == [
+            ("choice_0", "kind:1:fyi"),
+            ("choice_1", "kind:1:q"),
+        ]
+        assert [b["text"]["text"] for b in buttons] == ["Just an update", "Needs a reply"]
+
+    with_slack(scenario)
+
+
+def test_the_same_outbox_key_is_not_posted_twice() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        first = await platform.send(message(key="msg:1:fwd"))
+        again = await platform.send(message(key="msg:1:fwd"))
+        assert first == again
+        assert len(slack.of("chat.postMessage")) == 1
+
+    with_slack(scenario)
+
+
+def test_http_429_asks_the_outbox_to_wait_retry_after_seconds() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> DeliveryError:
+        slack.throttle("chat.postMessage", retry_after=30)
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(message())
+        return caught.value
+
+    error = with_slack(scenario)
+    assert error.retry_after == 30
+    assert not error.permanent
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["channel_not_found", "is_archived", "not_in_channel", "user_not_found", "account_inactive"],
+)
+def test_a_gone_channel_or_person_fails_for_good(code: str) -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> DeliveryError:
+        slack.fail("chat.postMessage", code)
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(message())
+        return caught.value
+
+    error = with_slack(scenario)
+    assert error.permanent
+    assert code in error.reason
+
+
+@pytest.mark.parametrize("code", ["internal_error", "fatal_error", "service_unavailable"])
+def test_other_api_errors_are_tried_again_later(code: str) -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> DeliveryError:
+        slack.fail("chat.postMessage", code)
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(message())
+        return caught.value
+
+    error = with_slack(scenario)
+    assert not error.permanent and error.retry_after is None
+
+
+def test_slack_out_of_reach_is_a_transient_error() -> None:
+    async def scenario() -> DeliveryError:
+        platform = platform_for("http://127.0.0.1:9/api/")  # nothing listens on port 9
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(message())
+        return caught.value
+
+    error = asyncio.run(scenario())
+    assert not error.permanent
+
+
+def test_the_outbox_waits_as_long_as_slack_asked(engine: Engine, clock: ManualClock) -> None:
+    with transaction(engine) as session:
+        enqueue(session, key="k", platform="slack", chat_id="DALEX", text="hi", now=clock.now())
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        worker = OutboxWorker(engine, clock, {"slack": platform})
+        slack.throttle("chat.postMessage", retry_after=42)
+        await worker.deliver_due()
+        with Session(engine) as session:
+            row = session.exec(select(Outbox)).one()
+            assert row.status == "pending"
+            assert row.next_attempt_at == clock.now() + timedelta(seconds=42)
+        clock.advance(timedelta(seconds=42))
+        await worker.deliver_due()
+        with Session(engine) as session:
+            row = session.exec(select(Outbox)).one()
+            assert row.status == "sent"
+            assert row.platform_message_id == slack.calls[-1].result["ts"]
+
+    with_slack(scenario)
+
+
+def test_long_texts_are_split_into_sections_that_fit() -> None:
+    text = "\n".join(["x" * 1000] * 7 + ["y" * 7000])
+    sections = text_sections(text)
+    assert all(len(s["text"]["text"]) <= SECTION_CHARS for s in sections)
+    assert "".join(s["text"]["text"].replace("\n", "") for s in sections) == text.replace("\n", "")
