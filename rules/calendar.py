@@ -25,192 +25,36 @@ lazily, in blocks of 28 UTC days: merged open intervals plus running totals of o
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import holidays as holidays_lib
 import pytz
 
-Range = tuple[int, int]  # minutes from the owning day's local 00:00; an end may pass 24:00
+from rules.hours import DAY_NAMES, Range, WeeklyHours, parse_hours
+from rules.localtime import MICROSECOND, from_us, local_to_us, time_zone, to_us
+
+__all__ = [
+    "DAY_NAMES",
+    "BusinessCalendar",
+    "ClosureSpec",
+    "Interval",
+    "Range",
+    "WeeklyHours",
+    "parse_hours",
+]
+
 Interval = tuple[int, int]  # UTC microseconds since the epoch, [start, end)
 ClosureSpec = tuple[date, date] | tuple[date, date, str]
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_WORDS = {
-    word: day
-    for day, words in enumerate(
-        (
-            "mon monday",
-            "tue tues tuesday",
-            "wed weds wednesday",
-            "thu thur thurs thursday",
-            "fri friday",
-            "sat saturday",
-            "sun sunday",
-        )
-    )
-    for word in words.split()
-}
-_DASH = re.compile(r"\s*[-–—]\s*")
-_SPACES_OR_COMMAS = re.compile(r"[,\s]+")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})")
-_DAY_MINUTES = 1440
-_EXAMPLE = "like mon-fri 09:00-17:00"
-
-_US = timedelta(microseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_US = 86_400_000_000
 _BLOCK_US = 28 * _DAY_US
 _HORIZON_DAYS = 3 * 366  # a search gives up after this long without finding open time
 _HORIZON_US = _HORIZON_DAYS * _DAY_US
 _DAY_CACHE_SIZE = 4096
 _BLOCK_CACHE_SIZE = 128
-
-
-@dataclass(frozen=True)
-class WeeklyHours:
-    """Open ranges per weekday (Monday first), in minutes from that day's local midnight."""
-
-    days: tuple[tuple[Range, ...], ...]
-
-    def __str__(self) -> str:
-        """The hours in canonical `/hours` grammar, e.g. `mon-thu 09:00-17:00; fri 09:00-13:00`."""
-        return "; ".join(
-            f"{_day_span(first, last, '-', title=False)} {','.join(_range_texts(ranges, '-'))}"
-            for first, last, ranges in self._groups()
-        )
-
-    def describe(self) -> str:
-        """Plain text for people, e.g. `Mon–Thu 09:00–12:00, 13:00–17:00; Fri 09:00–13:00`."""
-        return "; ".join(
-            f"{_day_span(first, last, '–', title=True)} {', '.join(_range_texts(ranges, '–'))}"
-            for first, last, ranges in self._groups()
-        )
-
-    def _groups(self) -> list[tuple[int, int, tuple[Range, ...]]]:
-        """Runs of consecutive open days with identical ranges, as (first, last, ranges)."""
-        groups: list[tuple[int, int, tuple[Range, ...]]] = []
-        for day, ranges in enumerate(self.days):
-            if groups and groups[-1][1] == day - 1 and groups[-1][2] == ranges:
-                groups[-1] = (groups[-1][0], day, ranges)
-            elif ranges:
-                groups.append((day, day, ranges))
-        return groups
-
-
-def parse_hours(text: str) -> WeeklyHours:
-    """Parse `/hours` text like `mon-thu 09:00-12:00,13:00-17:00; fri 09:00-13:00`."""
-    days: list[list[Range]] = [[] for _ in DAY_NAMES]
-    for group in text.split(";"):
-        if group.strip():
-            named, ranges = _parse_group(group.strip())
-            for day in named:
-                days[day].extend(ranges)
-    if not any(days):
-        raise ValueError(f"hours: no open time at all; name at least one day, {_EXAMPLE}")
-    return WeeklyHours(tuple(_merge(ranges) for ranges in days))
-
-
-def _parse_group(group: str) -> tuple[list[int], list[Range]]:
-    """Split one `days ranges` group into weekday numbers and minute ranges."""
-    text = _DASH.sub("-", group.lower())
-    first_digit = re.search(r"\d", text)
-    if first_digit is None:
-        raise ValueError(f"hours: '{group}' has no times; give days then ranges, {_EXAMPLE}")
-    days_text = text[: first_digit.start()].replace(":", " ")  # tolerate `mon-fri: 09:00-...`
-    days = _parse_days(days_text)
-    if not days:
-        raise ValueError(f"hours: '{group}' names no day; start with the days, {_EXAMPLE}")
-    ranges = [_parse_range(r) for r in _SPACES_OR_COMMAS.split(text[first_digit.start() :]) if r]
-    return days, ranges
-
-
-def _parse_days(text: str) -> list[int]:
-    """Weekday numbers for `mon`, `mon-thu`, `mon,wed,fri` or a wrapping `fri-mon`."""
-    days: list[int] = []
-    for token in filter(None, _SPACES_OR_COMMAS.split(text)):
-        first, dash, last = token.partition("-")
-        start = _parse_day(first, token)
-        span = (_parse_day(last, token) - start) % 7 if dash else 0
-        days.extend((start + i) % 7 for i in range(span + 1))
-    return days
-
-
-def _parse_day(word: str, token: str) -> int:
-    """The weekday number of a day name; `token` is what the coach wrote, for the message."""
-    day = _DAY_WORDS.get(word)
-    if day is None:
-        raise ValueError(f"hours: '{token}' is not a day; use {', '.join(DAY_NAMES)}")
-    return day
-
-
-def _parse_range(token: str) -> Range:
-    """Minutes for `HH:MM-HH:MM`; an end before the start runs past midnight."""
-    if token[0].isalpha():
-        raise ValueError(
-            f"hours: '{token}' follows the times; separate day groups with ';', "
-            "like mon-fri 09:00-17:00; sat 10:00-12:00"
-        )
-    parts = token.split("-")
-    if len(parts) != 2:
-        raise ValueError(f"hours: '{token}' is not a time range; use HH:MM-HH:MM, like 09:00-17:00")
-    start, end = _parse_time(parts[0]), _parse_time(parts[1])
-    if start == _DAY_MINUTES:
-        raise ValueError(f"hours: '{token}' starts at 24:00; start the range at 00:00 instead")
-    if start == end:
-        raise ValueError(
-            f"hours: '{token}' is an empty range; end it after it starts, like 09:00-17:00"
-        )
-    return (start, end if end > start else end + _DAY_MINUTES)
-
-
-def _parse_time(text: str) -> int:
-    """Minutes since midnight for `HH:MM` (`24:00` allowed, as an end)."""
-    match = _TIME.fullmatch(text)
-    hour, minute = (int(match.group(1)), int(match.group(2))) if match else (99, 99)
-    if (hour, minute) != (24, 0) and (hour > 23 or minute > 59):
-        raise ValueError(f"hours: '{text}' is not a time of day; use HH:MM")
-    return hour * 60 + minute
-
-
-def _merge(ranges: list[Range]) -> tuple[Range, ...]:
-    """Sorted ranges with overlapping and adjacent ones joined."""
-    merged: list[Range] = []
-    for start, end in sorted(ranges):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-def _day_span(first: int, last: int, dash: str, *, title: bool) -> str:
-    """`mon` or `mon-thu` (`Mon–Thu` with a title-case dash) for a run of days."""
-    names = [DAY_NAMES[first], DAY_NAMES[last]]
-    if title:
-        names = [name.title() for name in names]
-    return names[0] if first == last else f"{names[0]}{dash}{names[1]}"
-
-
-def _range_texts(ranges: tuple[Range, ...], dash: str) -> list[str]:
-    """`09:00-17:00` texts; a merged range of 24h or more past midnight becomes two overlapping."""
-    texts: list[str] = []
-    for start, end in ranges:
-        if end - start >= _DAY_MINUTES and end > _DAY_MINUTES:
-            texts.append(f"{_clock(start)}{dash}24:00")
-            start = _DAY_MINUTES - 1
-        texts.append(f"{_clock(start)}{dash}{_clock(end)}")
-    return texts
-
-
-def _clock(minutes: int) -> str:
-    """`HH:MM` for minutes since the owning day's midnight (24:00 stays 24:00)."""
-    if minutes > _DAY_MINUTES:
-        minutes -= _DAY_MINUTES
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +84,7 @@ class BusinessCalendar:
         closures: Iterable[ClosureSpec] = (),
         holidays: str | None = None,
     ) -> None:
-        self.tz: pytz.BaseTzInfo = _zone(timezone)
+        self.tz: pytz.BaseTzInfo = time_zone(timezone)
         self.timezone: str = str(self.tz.zone)
         self.hours = hours
         self.weekly = parse_hours(hours)
@@ -258,18 +102,18 @@ class BusinessCalendar:
 
     def is_open(self, when: datetime) -> bool:
         """True if `when` falls inside open time."""
-        t = _to_us(when)
+        t = to_us(when)
         block = self._block(t // _BLOCK_US)
         i = bisect_right(block.starts, t) - 1
         return i >= 0 and t < block.ends[i]
 
     def next_open(self, when: datetime) -> datetime:
         """The first open instant at or after `when` (UTC)."""
-        return _from_us(self._next_open_us(_to_us(when)))
+        return from_us(self._next_open_us(to_us(when)))
 
     def next_close(self, when: datetime) -> datetime:
         """The end of the open stretch containing `when`, or of the next one if closed (UTC)."""
-        start = self._next_open_us(_to_us(when))
+        start = self._next_open_us(to_us(when))
         k = start // _BLOCK_US
         block = self._block(k)
         end = block.ends[bisect_right(block.starts, start) - 1]
@@ -281,19 +125,19 @@ class BusinessCalendar:
             end = block.ends[0]
             if end - start > _HORIZON_US:
                 raise ValueError(
-                    f"calendar: open around the clock from {_from_us(start).isoformat()}; "
+                    f"calendar: open around the clock from {from_us(start).isoformat()}; "
                     "no closing time within 3 years"
                 )
-        return _from_us(end)
+        return from_us(end)
 
     def add_business_time(self, when: datetime, delta: timedelta) -> datetime:
         """The instant `delta` of open time after `when`, counting from the next opening (UTC)."""
-        amount = delta // _US
+        amount = delta // MICROSECOND
         if amount < 0:
             raise ValueError(f"business time: {delta} is negative; add zero or more open time")
-        t = _to_us(when)
+        t = to_us(when)
         if amount == 0:
-            return _from_us(self._next_open_us(t))
+            return from_us(self._next_open_us(t))
         k = t // _BLOCK_US
         block = self._block(k)
         i = bisect_right(block.starts, t)
@@ -310,13 +154,13 @@ class BusinessCalendar:
             k += 1
             block = self._block(k)
         j = bisect_left(block.before, target, 1) - 1
-        return _from_us(block.starts[j] + target - block.before[j])
+        return from_us(block.starts[j] + target - block.before[j])
 
     def business_days_after(self, when: datetime, n: int) -> datetime:
         """Closing time of the n-th working day after `when`'s local date (n=0: that day) (UTC)."""
         if n < 0:
             raise ValueError(f"working days: {n} is negative; use 0 or more")
-        day = first = self._local_date(_to_us(when))
+        day = first = self._local_date(to_us(when))
         # Working days from `day` on are W0, W1, ...; the n-th after `day` is Wn if `day` works.
         index = n if self._day(day).intervals else max(n - 1, 0)
         latest, idle_days = -(1 << 62), 0
@@ -326,7 +170,7 @@ class BusinessCalendar:
                 # Running maximum: a range past midnight can outlast the next day's closing.
                 latest = max(latest, *(end for _, end in intervals))
                 if not index:
-                    return _from_us(latest)
+                    return from_us(latest)
                 index, idle_days = index - 1, 0
             else:
                 idle_days += 1
@@ -339,13 +183,13 @@ class BusinessCalendar:
 
     def week_start(self, when: datetime) -> datetime:
         """Monday 00:00 local time of `when`'s local week (UTC)."""
-        day = self._local_date(_to_us(when))
+        day = self._local_date(to_us(when))
         monday = datetime.combine(day - timedelta(days=day.weekday()), time())
-        return _from_us(_local_to_us(self.tz, monday, earliest=True))
+        return from_us(local_to_us(self.tz, monday, earliest=True))
 
     def closed_reason(self, when: datetime) -> str | None:
         """The closure note (or `closed`) or holiday name of `when`'s local date, else None."""
-        return self._day(self._local_date(_to_us(when))).closed_reason
+        return self._day(self._local_date(to_us(when))).closed_reason
 
     def describe_hours(self) -> str:
         """The weekly hours in plain text, e.g. `Mon–Thu 09:00–17:00; Fri 09:00–13:00`."""
@@ -353,7 +197,7 @@ class BusinessCalendar:
 
     def open_intervals(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open stretches overlapping [start, end), clipped to it (UTC)."""
-        lo, hi = _to_us(start), _to_us(end)
+        lo, hi = to_us(start), to_us(end)
         current: Interval | None = None
         k = lo // _BLOCK_US
         while k * _BLOCK_US < hi:
@@ -366,11 +210,11 @@ class BusinessCalendar:
                     current = (current[0], e)  # one stretch split by a block boundary
                     continue
                 if current is not None:
-                    yield _from_us(current[0]), _from_us(current[1])
+                    yield from_us(current[0]), from_us(current[1])
                 current = (s, e)
             k += 1
         if current is not None:
-            yield _from_us(current[0]), _from_us(current[1])
+            yield from_us(current[0]), from_us(current[1])
 
     def _next_open_us(self, t: int) -> int:
         """The first open microsecond at or after `t`."""
@@ -452,74 +296,21 @@ class BusinessCalendar:
         start = midnight + timedelta(minutes=minutes[0])
         end = midnight + timedelta(minutes=minutes[1])
         return (
-            _local_to_us(self.tz, start, earliest=True),
-            _local_to_us(self.tz, end, earliest=False),
+            local_to_us(self.tz, start, earliest=True),
+            local_to_us(self.tz, end, earliest=False),
         )
 
     def _local_date(self, t: int) -> date:
         """The local date at UTC microsecond `t`."""
-        return _from_us(t).astimezone(self.tz).date()
-
-
-def _to_us(when: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
-    try:
-        return (when - _EPOCH) // _US
-    except TypeError:
-        raise ValueError(
-            f"calendar: {when.isoformat()} has no time zone; pass an aware datetime"
-        ) from None
-
-
-def _from_us(t: int) -> datetime:
-    """The aware UTC datetime at `t` microseconds since the epoch."""
-    return _EPOCH + timedelta(microseconds=t)
-
-
-def _local_to_us(tz: pytz.BaseTzInfo, naive: datetime, *, earliest: bool) -> int:
-    """The UTC instant of a local wall time: gap → first instant after; repeat → earliest/latest."""
-    try:
-        return _to_us(tz.localize(naive, is_dst=None))
-    except pytz.AmbiguousTimeError:
-        both = (_to_us(tz.localize(naive, is_dst=True)), _to_us(tz.localize(naive, is_dst=False)))
-        return min(both) if earliest else max(both)
-    except pytz.NonExistentTimeError:
-        return _end_of_gap(tz, naive)
-
-
-def _end_of_gap(tz: pytz.BaseTzInfo, naive: datetime) -> int:
-    """The first instant whose local wall time is past `naive`, which lies in a DST gap."""
-    # Read with the offsets before and after the jump, `naive` gives two instants that bracket
-    # the transition; bisect the whole seconds between them.
-    lo, hi = sorted(
-        (_to_us(tz.localize(naive, is_dst=True)), _to_us(tz.localize(naive, is_dst=False)))
-    )
-    lo_s, hi_s = lo // 1_000_000, -(-hi // 1_000_000)
-    while hi_s - lo_s > 1:
-        mid = (lo_s + hi_s) // 2
-        if _from_us(mid * 1_000_000).astimezone(tz).replace(tzinfo=None) > naive:
-            hi_s = mid
-        else:
-            lo_s = mid
-    return hi_s * 1_000_000
+        return from_us(t).astimezone(self.tz).date()
 
 
 def _no_open_time(t: int) -> ValueError:
     """The error for a search that found no open time within the horizon."""
     return ValueError(
-        f"calendar: no open time within 3 years after {_from_us(t).isoformat()}; "
+        f"calendar: no open time within 3 years after {from_us(t).isoformat()}; "
         "check closures and holidays"
     )
-
-
-def _zone(name: str) -> pytz.BaseTzInfo:
-    """The pytz zone for an IANA name; ValueError naming the bad one."""
-    try:
-        return pytz.timezone(name.strip())
-    except (pytz.UnknownTimeZoneError, AttributeError):
-        raise ValueError(
-            f"timezone: '{name}' is not a time zone; use an IANA name like Europe/London"
-        ) from None
 
 
 def _closure_list(closures: Iterable[ClosureSpec]) -> tuple[tuple[date, date, str], ...]:

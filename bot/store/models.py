@@ -50,7 +50,7 @@ class Coach(SQLModel, table=True):
     name: str
     telegram_user_id: str | None = Field(default=None, index=True)
     slack_user_id: str | None = Field(default=None, index=True)
-    policy: dict[str, Any] = json_column()  # see bot.store.policy for the shape
+    policy: dict[str, Any] = json_column()  # see bot.store.policy_fields for the shape
     chat_set: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = utc_column(nullable=False)
 

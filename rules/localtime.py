@@ -1,0 +1,68 @@
+"""Local wall-clock time and UTC instants, as integer microseconds since the Unix epoch.
+
+Pure: no clock, no I/O. DST: a wall time that falls in a gap (clocks go forward) moves to the
+first instant after the gap; in a repeated hour (clocks go back) the caller picks the earlier or
+the later instant.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytz
+
+MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def time_zone(name: str) -> pytz.BaseTzInfo:
+    """The pytz zone for an IANA name; ValueError naming the bad one."""
+    try:
+        return pytz.timezone(name.strip())
+    except (pytz.UnknownTimeZoneError, AttributeError):
+        raise ValueError(
+            f"timezone: '{name}' is not a time zone; use an IANA name like Europe/London"
+        ) from None
+
+
+def to_us(when: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    try:
+        return (when - _EPOCH) // MICROSECOND
+    except TypeError:
+        raise ValueError(
+            f"calendar: {when.isoformat()} has no time zone; pass an aware datetime"
+        ) from None
+
+
+def from_us(t: int) -> datetime:
+    """The aware UTC datetime at `t` microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=t)
+
+
+def local_to_us(tz: pytz.BaseTzInfo, naive: datetime, *, earliest: bool) -> int:
+    """The UTC instant of a local wall time: gap → first instant after; repeat → earliest/latest."""
+    try:
+        return to_us(tz.localize(naive, is_dst=None))
+    except pytz.AmbiguousTimeError:
+        both = (to_us(tz.localize(naive, is_dst=True)), to_us(tz.localize(naive, is_dst=False)))
+        return min(both) if earliest else max(both)
+    except pytz.NonExistentTimeError:
+        return _end_of_gap(tz, naive)
+
+
+def _end_of_gap(tz: pytz.BaseTzInfo, naive: datetime) -> int:
+    """The first instant whose local wall time is past `naive`, which lies in a DST gap."""
+    # Read with the offsets before and after the jump, `naive` gives two instants that bracket
+    # the transition; bisect the whole seconds between them.
+    lo, hi = sorted(
+        (to_us(tz.localize(naive, is_dst=True)), to_us(tz.localize(naive, is_dst=False)))
+    )
+    lo_s, hi_s = lo // 1_000_000, -(-hi // 1_000_000)
+    while hi_s - lo_s > 1:
+        mid = (lo_s + hi_s) // 2
+        if from_us(mid * 1_000_000).astimezone(tz).replace(tzinfo=None) > naive:
+            hi_s = mid
+        else:
+            lo_s = mid
+    return hi_s * 1_000_000
