@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG python-telegram-bot logs request parameters, which hold what people wrote.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -119,8 +119,13 @@ class Dispatcher:
         if parsed is None or not is_command(parsed[0]):
             return Handled("stranger", (Reply(STRANGER_LINE),))
         reply = run_command(self._context(session, inbound, actor), *parsed)
-        joined = identify(session, inbound).role is Role.CLIENT
-        return Handled("joined" if joined else "stranger", (reply,))
+        if identify(session, inbound).role is not Role.CLIENT:
+            return Handled("stranger", (reply,))
+        # They are a client now: their welcome is as durable as any other answer.
+        session.add(
+            ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
+        )
+        return self._answer(session, inbound, reply, "joined")
 
     def _coach(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
@@ -148,7 +153,12 @@ class Dispatcher:
             key=f"evt:{inbound.platform}:{inbound.event_id}:relay",
             copy_from=_copies(inbound),
         )
-        return self._answer(session, inbound, Reply(receipt), "relay")
+        # A bare receipt may be shown as a reaction on the coach's message (Telegram does).
+        plain = receipt == f"Sent to {client.name}."
+        extra = (
+            {"react_to": inbound.source_message_id} if plain and inbound.source_message_id else None
+        )
+        return self._answer(session, inbound, Reply(receipt), "relay", extra=extra)
 
     def _client(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
         assert actor.client is not None and actor.coach is not None
@@ -184,7 +194,15 @@ class Dispatcher:
         )
         return Handled("client", message_id=message.id)
 
-    def _answer(self, session: Session, inbound: Inbound, reply: Reply, outcome: str) -> Handled:
+    def _answer(
+        self,
+        session: Session,
+        inbound: Inbound,
+        reply: Reply,
+        outcome: str,
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> Handled:
         """Queue `reply` to the asker's chat in this transaction."""
         outbox.enqueue(
             session,
@@ -195,6 +213,7 @@ class Dispatcher:
             now=self.now,
             choices=reply.choices,
             documents=reply.documents,
+            extra=extra,
         )
         return Handled(outcome)
 

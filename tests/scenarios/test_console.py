@@ -42,7 +42,7 @@ def test_demo_plays_a_whole_day_as_a_readable_transcript() -> None:
         "Melody is out of the office until Tue 24 Nov, 09:00 GMT",
         "Got it — saved for when Melody is back",
         "Alex · 2 messages while you were closed",
-        "→ alex [#10]: Melody: Friday 10:00 works — and yes, bring the journal.",
+        "Melody: Friday 10:00 works — and yes, bring the journal.",
         "🚨 URGENT — Alex",
         "Samaritans",
         "Attached: voice note — /show",
