@@ -52,7 +52,9 @@ def build_app(
         sync_coaches(session, settings.coaches, clock.now())
         ensure_timers(session, clock.now())
     outbox = OutboxWorker(engine, clock, dict(transports), **outbox_options)
-    scheduler = Scheduler(engine, clock, notify_outbox=outbox.notify)
+    scheduler = Scheduler(
+        engine, clock, notify_outbox=outbox.notify, retention_days=settings.retention_days
+    )
     dispatcher = Dispatcher(engine=engine, clock=clock, on_commit=outbox.notify)
     return App(settings, engine, clock, dispatcher, outbox, scheduler, dict(transports))
 

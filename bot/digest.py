@@ -6,13 +6,18 @@ it shows as digested or reported; `render_text` turns them into plain text in th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from sqlalchemy import Row, Text, type_coerce, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from bot.coach_texts import KIND_LABELS
+from bot.local_times import LocalTimes
 from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
 from bot.store.policy import coach_closures, policy_from_coach
 from rules.contract import Policy
@@ -22,6 +27,31 @@ PREVIEW_CHARS = 300  # longer texts are cut, with a pointer to /show N for the r
 PARKED_WINDOW = timedelta(hours=48)
 REASON_CHARS = 200
 SECTIONS = ("overdue", "waiting", "updates", "former", "parked", "failed")
+MARK_CHUNK = 2000  # ids per UPDATE when marking what a digest showed
+
+#: What the update sections read: columns, not whole rows (a busy coach has thousands);
+#: `_group` unpacks them in this order.
+_NEWS_COLUMNS: tuple[Any, ...] = (
+    Message.id,
+    Message.client_id,
+    Message.text,
+    Message.purged,
+    type_coerce(Message.attachments, Text).label("attachments_raw"),
+    Message.kind,
+    Message.received_at,
+    Message.former_client,
+    col(Client.name).label("client_name"),
+)
+_FORMER = 7  # the position of Message.former_client above
+
+
+class Shown(Protocol):
+    """What a preview needs of a message: a Message row, or the columns of one."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def purged(self) -> bool: ...
 
 
 def coach_policy(session: Session, coach: Coach) -> Policy:
@@ -96,11 +126,20 @@ class Digest:
         return not any(getattr(self, name) for name in SECTIONS)
 
 
-def preview(message: Message, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
+def preview(message: Shown, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
     """The message text on one line, cut to `limit` characters with `…`; and whether it was cut."""
-    if message.purged:
+    return preview_text(message.text, purged=message.purged, limit=limit)
+
+
+def preview_text(raw: str, *, purged: bool, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
+    """`preview` of a text read as a column."""
+    if purged:
         return "(text removed after the retention period)", False
-    text = " ".join(message.text.split())
+    if len(raw) > 4 * limit:  # a 16 kB text: only its start can show
+        head = " ".join(raw[: 4 * limit].split())
+        if len(head) > limit:
+            return head[:limit].rstrip() + "…", True
+    text = " ".join(raw.split())
     if not text:
         return "(no text)", False
     if len(text) <= limit:
@@ -108,9 +147,16 @@ def preview(message: Message, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
     return text[:limit].rstrip() + "…", True
 
 
-def _attachment_labels(message: Message) -> tuple[str, ...]:
+def attachment_labels(message: Message) -> tuple[str, ...]:
+    """`photo`, `voice note "a.ogg"`: what is attached to a message, in words."""
+    return _labels(message.attachments)
+
+
+def _labels(attachments: list[dict[str, Any]]) -> tuple[str, ...]:
+    if not attachments:
+        return ()
     labels = []
-    for item in message.attachments:
+    for item in attachments:
         label = str(item.get("type") or "file").replace("voice", "voice note")
         name = str(item.get("name") or "")
         labels.append(f'{label} "{name}"' if name else label)
@@ -118,23 +164,38 @@ def _attachment_labels(message: Message) -> tuple[str, ...]:
 
 
 def _entry(message: Message, client: Client) -> Entry:
+    return _entry_of(message, client.name)
+
+
+def _entry_of(message: Message, client: str) -> Entry:
     text, cut = preview(message)
     return Entry(
         message_id=message.id or 0,
-        client=client.name,
+        client=client,
         kind=message.kind,
         received_at=message.received_at,
         preview=text,
         cut=cut,
-        attachments=_attachment_labels(message),
+        attachments=_labels(message.attachments),
     )
+
+
+def _attachments(raw: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The attachments column read as text (SQLite) or already decoded (psycopg's JSON)."""
+    if isinstance(raw, list):
+        return raw
+    if not raw or raw == "[]":  # nearly every message: skip the JSON decoder
+        return []
+    decoded = json.loads(raw)
+    return decoded if isinstance(decoded, list) else []
 
 
 def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None:
     """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
     waiting = _waiting(session, coach, now)
-    updates = _news(session, coach, now, former=False)
-    former = _news(session, coach, now, former=True)
+    news = _news(session, coach, now)
+    updates = [row for row in news if not row[_FORMER]]
+    former = [row for row in news if row[_FORMER]]
     failed = _failed(session, coach)
     content = Digest(
         coach=coach.name,
@@ -149,9 +210,13 @@ def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None
     )
     if content.is_empty():
         return None
-    for message, _ in (*updates, *former):
-        message.digested_at = now
-        session.add(message)
+    shown = [row[0] for row in news]
+    for start in range(0, len(shown), MARK_CHUNK):
+        session.execute(
+            update(Message)
+            .where(col(Message.id).in_(shown[start : start + MARK_CHUNK]))
+            .values(digested_at=now)
+        )
     for _, row in failed:
         row.reported_at = now
         session.add(row)
@@ -179,29 +244,36 @@ def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
     ]
 
 
-def _news(
-    session: Session, coach: Coach, now: datetime, *, former: bool
-) -> list[tuple[Message, Client]]:
+def _news(session: Session, coach: Coach, now: datetime) -> list[Row[Any]]:
+    """Undigested updates, and former clients' news (FYI or not), in one pass over the rows."""
     # a former client's question gets the alumni answer and is kept: the coach sees it here
-    decisions = ("digest", "alumni") if former else ("digest",)
-    rows = session.exec(
-        select(Message, Client)
+    rows = session.execute(
+        sa_select(*_NEWS_COLUMNS)
         .join(Client, col(Client.id) == Message.client_id)
-        .where(Message.coach_id == coach.id, col(Message.decision).in_(decisions))
-        .where(Message.former_client == former, col(Message.digested_at).is_(None))
+        .where(col(Message.coach_id) == coach.id, col(Message.digested_at).is_(None))
+        .where(
+            or_(
+                col(Message.decision) == "digest",
+                (col(Message.decision) == "alumni") & col(Message.former_client),
+            )
+        )
         .where(col(Message.received_at) <= now)
         .order_by(col(Client.name), col(Client.id), col(Message.received_at), col(Message.id))
     ).all()
-    return [(message, client) for message, client in rows]
+    return list(rows)
 
 
-def _group(rows: Iterable[tuple[Message, Client]]) -> tuple[ClientNews, ...]:
-    groups: dict[int, list[Entry]] = {}
-    names: dict[int, str] = {}
-    for message, client in rows:
-        groups.setdefault(client.id or 0, []).append(_entry(message, client))
-        names[client.id or 0] = client.name
-    return tuple(ClientNews(names[cid], tuple(entries)) for cid, entries in groups.items())
+def _group(rows: Iterable[Row[Any]]) -> tuple[ClientNews, ...]:
+    # unpacked by position: a Row's attributes by name cost more than the rest of the work
+    groups: dict[int, tuple[str, list[Entry]]] = {}
+    for message_id, client_id, text, purged, raw, kind, received_at, _, name in rows:
+        group = groups.get(client_id)
+        if group is None:
+            group = groups[client_id] = (name, [])
+        shown, cut = preview_text(text, purged=purged)
+        labels = _labels(_attachments(raw))
+        group[1].append(Entry(message_id, name, kind, received_at, shown, cut, labels))
+    return tuple(ClientNews(name, tuple(entries)) for name, entries in groups.values())
 
 
 def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
@@ -223,24 +295,24 @@ def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParke
 
 
 def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox]]:
-    clients = {c.id: c for c in session.exec(select(Client).where(Client.coach_id == coach.id))}
-    own_chats = {
-        (i.platform, i.chat_id)
-        for i in session.exec(select(Identity).where(Identity.coach_id == coach.id))
-    }
+    theirs = select(Client.id).where(Client.coach_id == coach.id)
     rows = session.exec(
         select(Outbox)
         .where(Outbox.status == "failed", col(Outbox.reported_at).is_(None))
-        .where(or_(Outbox.coach_id == coach.id, col(Outbox.client_id).in_(list(clients))))
+        .where(or_(Outbox.coach_id == coach.id, col(Outbox.client_id).in_(theirs)))
         .order_by(col(Outbox.created_at), col(Outbox.id))
     ).all()
+    if not rows:  # the usual case: one query, nothing else read
+        return []
+    clients = select(Client.id, Client.name).where(Client.coach_id == coach.id)
+    names = dict(session.exec(clients).all())
+    chats = select(Identity.platform, Identity.chat_id).where(Identity.coach_id == coach.id)
+    own_chats = set(session.exec(chats).all())
     found = []
     for row in rows:
-        client = clients.get(row.client_id)
-        if (row.platform, row.chat_id) in own_chats or client is None:
-            recipient = "you"
-        else:
-            recipient = client.name
+        name = names.get(row.client_id)
+        own = (row.platform, row.chat_id) in own_chats
+        recipient = "you" if own or name is None else name
         reason = " ".join((row.last_error or "no reason given").split())[:REASON_CHARS]
         found.append((FailedDelivery(recipient, reason, row.created_at), row))
     return found
@@ -248,17 +320,18 @@ def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox
 
 def render_text(digest: Digest) -> str:
     """The digest as plain text with a header per section, times in the coach's zone."""
+    times = LocalTimes(digest.zone, digest.at)
     blocks = [f"Your daily digest · {format_local(digest.at, digest.zone)}"]
     blocks += _replies("Overdue replies", digest.overdue, digest, overdue=True)
     blocks += _replies("Waiting for your reply", digest.waiting, digest, overdue=False)
-    blocks += _news_text("Updates (no reply needed)", digest.updates, digest, "")
-    blocks += _news_text("Former clients' news", digest.former, digest, " (former client)")
+    blocks += _news_text("Updates (no reply needed)", digest.updates, times, "")
+    blocks += _news_text("Former clients' news", digest.former, times, " (former client)")
     if digest.parked:
         lines = ["Kept for sessions in the next two days"]
         for group in digest.parked:
             when = format_local(group.session_at, digest.zone, digest.at)
             lines.append(f"{group.client} · session {when} · {len(group.entries)} kept")
-            lines += [line for e in group.entries for line in _entry_lines(e, digest)]
+            lines += [line for e in group.entries for line in _entry_lines(e, times)]
         blocks.append("\n".join(lines))
     if digest.failed:
         lines = [f"Deliveries that failed ({len(digest.failed)})"]
@@ -283,20 +356,19 @@ def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: b
     return ["\n".join(lines)]
 
 
-def _news_text(title: str, groups: Sequence[ClientNews], digest: Digest, mark: str) -> list[str]:
+def _news_text(title: str, groups: Sequence[ClientNews], times: LocalTimes, mark: str) -> list[str]:
     if not groups:
         return []
     lines = [title]
     for group in groups:
         count = len(group.entries)
         lines.append(f"{group.client}{mark} · {count} message{'s' if count != 1 else ''}")
-        lines += [line for e in group.entries for line in _entry_lines(e, digest)]
+        lines += [line for e in group.entries for line in _entry_lines(e, times)]
     return ["\n".join(lines)]
 
 
-def _entry_lines(entry: Entry, digest: Digest) -> list[str]:
-    when = format_local(entry.received_at, digest.zone, digest.at)
-    return [f"• {when} · {_label(entry.kind)}", *_body_lines(entry)]
+def _entry_lines(entry: Entry, times: LocalTimes) -> list[str]:
+    return [f"• {times(entry.received_at)} · {_label(entry.kind)}", *_body_lines(entry)]
 
 
 def _body_lines(entry: Entry) -> list[str]:

@@ -1,4 +1,4 @@
-"""What each kind of timer does when it comes due: releases, reminders, digests, briefs, notices.
+"""What each kind of timer does when due: releases, reminders, digests, briefs, notices, retention.
 
 Every handler runs inside the transaction that marks its timer done and writes only outbox rows
 and delivery marks there. A timer whose subject is gone raises `Skip`; nothing here logs text.
@@ -15,7 +15,9 @@ from sqlmodel import Session, col, select
 
 from bot import coach_texts, outbox
 from bot.digest import build_digest, coach_policy, preview, render_text
+from bot.retention import retention
 from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
+from bot.store.policy import coach_setting
 from bot.store.queries import client_chat, coach_chat
 from rules.templates import format_local
 
@@ -49,6 +51,13 @@ def run_timer(session: Session, timer: Timer, now: datetime) -> None:
     if handler is None:
         raise Skip(f"unknown kind {timer.kind!r}")
     handler(session, timer, now)
+
+
+def setting_or_off(coach: Coach, name: str) -> int | None:
+    """`brief_hours` or `notice_days` (default if unset); None when the coach turned it off."""
+    if name in coach.policy and coach.policy[name] is None:
+        return None
+    return coach_setting(coach, name)
 
 
 def _client(session: Session, client_id: int | None) -> Client:
@@ -214,6 +223,8 @@ def brief(session: Session, timer: Timer, now: datetime) -> None:
     if not sent:
         return
     coach = _coach(session, client.coach_id)
+    if not setting_or_off(coach, "brief_hours"):
+        return  # turned off after this brief was planned
     platform, chat_id = _coach_chat(session, coach)
     zone = coach_policy(session, coach).timezone
     outbox.enqueue(
@@ -271,6 +282,8 @@ def notice(session: Session, timer: Timer, now: datetime) -> None:
     if closure is None:
         raise Skip("closure gone")
     coach = _coach(session, closure.coach_id)
+    if setting_or_off(coach, "notice_days") is None:
+        return  # turned off after this notice was planned
     policy = coach_policy(session, coach)
     today = now.astimezone(pytz.timezone(policy.timezone)).date()
     clients = session.exec(
@@ -321,4 +334,5 @@ HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {
     "digest": digest,
     "brief": brief,
     "notice": notice,
+    "retention": retention,
 }

@@ -26,10 +26,10 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.digest import coach_policy
-from bot.notices import Skip, run_timer, utc_minute
+from bot.notices import Skip, run_timer, setting_or_off, utc_minute
+from bot.retention import DEFAULT_DAYS, has_expired
 from bot.store.db import is_postgres, transaction
 from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
-from bot.store.policy import coach_setting
 from rules.calendar import BusinessCalendar
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,10 @@ def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
             coach_id=coach.id,
             on_conflict="retime",
         )
-    brief_hours = _setting(coach, "brief_hours")
+    brief_hours = setting_or_off(coach, "brief_hours")
     if brief_hours:  # 0 would brief at the session itself: off too
         _ensure_briefs(session, coach, timedelta(hours=brief_hours), now)
-    notice_days = _setting(coach, "notice_days")
+    notice_days = setting_or_off(coach, "notice_days")
     if notice_days is not None:
         _ensure_notices(session, coach, policy.calendar, notice_days, now)
 
@@ -136,13 +136,6 @@ def next_local(zone: pytz.BaseTzInfo, at: time, now: datetime) -> datetime:
 def local_moment(zone: pytz.BaseTzInfo, day: date, at: time) -> datetime:
     """`day` at `at` on the wall clock of `zone`, in UTC (a skipped time moves forward)."""
     return zone.normalize(zone.localize(datetime.combine(day, at), is_dst=False)).astimezone(UTC)
-
-
-def _setting(coach: Coach, name: str) -> int | None:
-    """`brief_hours` or `notice_days`; an explicit null turns the feature off."""
-    if name in coach.policy and coach.policy[name] is None:
-        return None
-    return coach_setting(coach, name)
 
 
 def _ensure_briefs(session: Session, coach: Coach, ahead: timedelta, now: datetime) -> None:
@@ -189,6 +182,20 @@ def _ensure_notices(
             coach_id=coach.id,
             ref_id=closure.id,
         )
+
+
+def plan_retention(session: Session, now: datetime, days: int) -> bool:
+    """Plan today's retention purge if anything has outlived `days`; True if there is work."""
+    if not has_expired(session, now, days):
+        return False
+    _put_timer(
+        session,
+        key=f"retention:{now.astimezone(UTC).date().isoformat()}",
+        kind="retention",
+        due_at=now,
+        ref_id=days,
+    )
+    return True
 
 
 def _put_timer(
@@ -238,16 +245,23 @@ class Scheduler:
         *,
         notify_outbox: Callable[[], None] | None = None,
         lease: timedelta = LEASE,
+        retention_days: int = DEFAULT_DAYS,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.notify_outbox = notify_outbox
         self.lease = lease
+        self.retention_days = retention_days
+        self._retention_checked: date | None = None  # looked for expired texts on this day
 
     def ensure(self) -> None:
-        """Plan the timers new coaches, sessions and closures need."""
+        """Plan the timers new coaches, sessions and closures need; once a day, retention."""
+        now = self.clock.now()
         with transaction(self.engine) as session:
-            ensure_timers(session, self.clock.now())
+            ensure_timers(session, now)
+            if self._retention_checked != now.date():
+                plan_retention(session, now, self.retention_days)
+                self._retention_checked = now.date()
 
     def run_due(self, limit: int = 100) -> int:
         """Run up to `limit` due timers; return how many were done (or dropped as bad)."""

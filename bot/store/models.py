@@ -197,7 +197,7 @@ class Timer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(160), unique=True, nullable=False))
-    kind: str = Field(max_length=16)  # release, reminder, digest, brief, notice
+    kind: str = Field(max_length=16)  # release, reminder, digest, brief, notice, retention
     due_at: datetime = utc_column(nullable=False)
     coach_id: int | None = Field(default=None, foreign_key="coach.id", ondelete="CASCADE")
     client_id: int | None = Field(default=None, foreign_key="client.id", ondelete="CASCADE")

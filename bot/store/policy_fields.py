@@ -169,8 +169,8 @@ _DECODE: Mapping[str, Callable[[Any], Any]] = {
     "templates": _templates_from,
     "crisis_text": _optional(_text),
     "crisis_phrases": _phrases_from,
-    "brief_hours": _count,
-    "notice_days": _count,
+    "brief_hours": _optional(_count),
+    "notice_days": _optional(_count),
 }
 
 _ENCODE: Mapping[str, Callable[[Any], Any]] = {
