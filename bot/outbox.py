@@ -1,11 +1,9 @@
-"""Durable delivery: rows written in the transaction of what they answer, sent later, at least once.
+"""The outbox: answers queued in the transaction of what they answer, sent later, at least once.
 
-A pass claims due rows in one short transaction (a lease in `claimed_until`; SKIP LOCKED on
-PostgreSQL), sends outside any transaction and records each result in another short one. Only
-the oldest pending row of a chat is ever due, so a later message never overtakes an earlier one,
-not even while that one is backing off. A worker that dies after claiming leaves its rows to be
-sent again when the lease runs out; the row key travels as `Outgoing.idempotency_key` so a
-transport that honours it drops the duplicate. Nothing here logs or stores message text.
+`enqueue` adds a row in the caller's transaction (nothing is sent from inside one); `to_outgoing`
+turns a stored row back into the transport-neutral `Outgoing` that `bot.outbox_worker` delivers.
+Row keys are deterministic, so the same logical message is never queued twice, and the key
+travels as `Outgoing.idempotency_key`. Nothing here logs message text.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.messages import Choice, Inbound
+from bot.messages import OutgoingDocument as Document  # one file shape, reply to transport
 from bot.store.models import Client, Coach, Identity
 
 
@@ -44,15 +45,6 @@ class Context:
     inbound: Inbound
     bot_username: str | None = None  # Telegram deep links
     services: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Document:
-    """A file to send with a reply (an export, a report picture)."""
-
-    filename: str
-    content: bytes
-    mime_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
