@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -68,8 +68,7 @@ class Dispatcher:
 
     def handle(self, inbound: Inbound) -> Handled:
         """Handle one inbound message exactly once; raises if the database is unreachable."""
-        if "\x00" in inbound.text:  # no database keeps NUL in text; nothing else is lost
-            inbound = dataclasses.replace(inbound, text=inbound.text.replace("\x00", ""))
+        inbound = _without_nul(inbound)
         try:
             with transaction(self.engine) as session:
                 handled = self._handle(session, inbound)
@@ -78,6 +77,54 @@ class Dispatcher:
         if handled.outcome not in ("duplicate", "stranger"):
             self.on_commit()
         return handled
+
+    def handle_batch(self, inbounds: Sequence[Inbound]) -> list[Handled]:
+        """Handle several inbound messages in order with one commit (group commit).
+
+        A platform that delivers in batches (Telegram's getUpdates) stores the whole batch in one
+        transaction before confirming any of it. If anything in the batch goes wrong, nothing
+        of it is kept and each message is handled in a transaction of its own instead, so one
+        bad message costs only itself; an error then ends the list early (the rest unhandled).
+        """
+        cleaned = [_without_nul(inbound) for inbound in inbounds]
+        try:
+            with transaction(self.engine) as session:
+                results = self._handle_all(session, cleaned)
+        except Exception:
+            return self._one_by_one(cleaned)
+        if any(r.outcome not in ("duplicate", "stranger") for r in results):
+            self.on_commit()
+        return results
+
+    def _handle_all(self, session: Session, inbounds: Sequence[Inbound]) -> list[Handled]:
+        keys = {(i.platform, i.event_id) for i in inbounds}
+        done = set(
+            session.exec(
+                select(ProcessedEvent.platform, ProcessedEvent.event_id).where(
+                    tuple_(ProcessedEvent.platform, ProcessedEvent.event_id).in_(keys)
+                )
+            ).all()
+        )
+        results = []
+        for inbound in inbounds:
+            key = (inbound.platform, inbound.event_id)
+            if key in done:
+                results.append(Handled("duplicate"))
+                continue
+            results.append(self._handle(session, inbound))
+            done.add(key)
+        return results
+
+    def _one_by_one(self, inbounds: Sequence[Inbound]) -> list[Handled]:
+        results: list[Handled] = []
+        for inbound in inbounds:
+            try:
+                results.append(self.handle(inbound))
+            except Exception:
+                if not results:
+                    raise
+                return results
+        return results
 
     def _handle(self, session: Session, inbound: Inbound) -> Handled:
         actor = identify(session, inbound)
@@ -242,6 +289,13 @@ def identify(session: Session, inbound: Inbound) -> Actor:
         identity.chat_id = inbound.chat_id  # they wrote from a new private chat: answer there
         session.add(identity)
     return Actor(Role.CLIENT, identity=identity, coach=coach, client=client)
+
+
+def _without_nul(inbound: Inbound) -> Inbound:
+    """No database keeps NUL in text: drop it where messages come in; nothing else is lost."""
+    if "\x00" not in inbound.text:
+        return inbound
+    return dataclasses.replace(inbound, text=inbound.text.replace("\x00", ""))
 
 
 def _copies(inbound: Inbound) -> tuple[tuple[str, str], ...]:

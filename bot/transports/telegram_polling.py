@@ -104,6 +104,7 @@ class Poller:
 
     async def _handle(self, batch: Sequence[dict[str, Any]], stop: asyncio.Event) -> bool:
         """Carry out a batch in order; False when one could not be kept (retry from it)."""
+        await self._receiver.prepare(batch)
         for raw in batch:
             if stop.is_set():
                 return True

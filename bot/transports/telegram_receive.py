@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot.app import App
-from bot.dispatch import NOT_PRIVATE_LINE
+from bot.dispatch import NOT_PRIVATE_LINE, Handled
 from bot.transports.telegram_send import TelegramSender, delivery_error
 from bot.transports.telegram_translate import (
     UNSUPPORTED_LINE,
@@ -59,6 +60,30 @@ class Receiver:
         self._sender = sender
         self._tries: dict[int, int] = {}
         self._outage = False
+        self._prepared: dict[str, Handled] = {}  # event id -> committed by `prepare`
+
+    async def prepare(self, batch: Sequence[dict[str, Any]]) -> None:
+        """Commit a batch's messages together (group commit) before any of them is confirmed.
+
+        Each update is then carried out by `process` as usual, using what was committed here;
+        if the batch cannot be committed together, each update takes its own path.
+        """
+        self._prepared.clear()
+        inbounds = []
+        for raw in batch:
+            try:
+                action = _translated(Update.de_json(raw, self._bot), self._app)
+            except Exception:
+                continue
+            if isinstance(action, Dispatch):
+                inbounds.append(action.inbound)
+        if len(inbounds) < 2:
+            return
+        try:
+            results = await asyncio.to_thread(self._app.dispatcher.handle_batch, inbounds)
+        except Exception:
+            return
+        self._prepared = {i.event_id: h for i, h in zip(inbounds, results, strict=False)}
 
     async def process_raw(self, raw: dict[str, Any]) -> Outcome:
         """Carry out an update given as Telegram's JSON (one PTB cannot read is answered)."""
@@ -99,7 +124,9 @@ class Receiver:
             log.debug("telegram: update ignored (%s)", action.why)
 
     async def _dispatch(self, action: Dispatch) -> None:
-        handled = await asyncio.to_thread(self._app.dispatcher.handle, action.inbound)
+        handled = self._prepared.pop(action.inbound.event_id, None)
+        if handled is None:
+            handled = await asyncio.to_thread(self._app.dispatcher.handle, action.inbound)
         for reply in handled.direct:  # a stranger's answer: nothing of theirs is stored
             await self._sender.say(action.inbound.chat_id, reply.text, reply.choices)
         if action.callback_query_id is not None:

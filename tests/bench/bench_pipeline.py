@@ -95,33 +95,41 @@ def inbound_stream(count: int, worker: int, seed_value: int = 7) -> list[Inbound
     return messages
 
 
-def run_worker(url: str, count: int, worker: int) -> list[float]:
-    """Handle `count` messages; return each one's latency in seconds."""
+def run_worker(url: str, count: int, worker: int, batch: int = 1) -> list[float]:
+    """Handle `count` messages, `batch` per commit; return each message's latency in seconds.
+
+    In a batch every message waits for the whole batch's commit, so that is its latency.
+    """
     engine = make_engine(url)
     clock = ManualClock(datetime(2026, 11, 23, 6, tzinfo=UTC))
     dispatcher = Dispatcher(engine=engine, clock=clock)
+    stream = inbound_stream(count, worker)
     latencies = []
-    for inbound in inbound_stream(count, worker):
-        clock.set(inbound.received_at)
+    for start in range(0, len(stream), batch):
+        group = stream[start : start + batch]
+        clock.set(group[-1].received_at)
         started = time.perf_counter()
-        dispatcher.handle(inbound)
-        latencies.append(time.perf_counter() - started)
+        if batch == 1:
+            dispatcher.handle(group[0])
+        else:
+            dispatcher.handle_batch(group)
+        latencies.extend([time.perf_counter() - started] * len(group))
     engine.dispose()
     return latencies
 
 
-def _worker_entry(args: tuple[str, int, int]) -> list[float]:
+def _worker_entry(args: tuple[str, int, int, int]) -> list[float]:
     return run_worker(*args)
 
 
-def report(label: str, url: str, count: int, workers: int) -> None:
+def report(label: str, url: str, count: int, workers: int, batch: int = 1) -> None:
     """Run `workers` processes of `count` messages each and print the figures."""
     started = time.perf_counter()
     if workers == 1:
-        latencies = run_worker(url, count, 0)
+        latencies = run_worker(url, count, 0, batch)
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            parts = pool.map(_worker_entry, [(url, count, w) for w in range(workers)])
+            parts = pool.map(_worker_entry, [(url, count, w, batch) for w in range(workers)])
         latencies = [x for part in parts for x in part]
     elapsed = time.perf_counter() - started
     engine = make_engine(url)
@@ -129,8 +137,9 @@ def report(label: str, url: str, count: int, workers: int) -> None:
         rows = session.exec(select(func.count()).select_from(Outbox)).one()
     engine.dispose()
     q = statistics.quantiles(latencies, n=100)
+    mode = "one commit a message" if batch == 1 else f"batches of {batch}, one commit each"
     print(
-        f"{label}: {len(latencies) / elapsed:,.0f} messages/s with {workers} worker(s); "
+        f"{label}, {mode}: {len(latencies) / elapsed:,.0f} messages/s, {workers} worker(s); "
         f"p50 {q[49] * 1000:.2f} ms, p99 {q[98] * 1000:.2f} ms per message "
         f"({len(latencies)} messages, {rows} outbox rows committed)"
     )
@@ -150,16 +159,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--postgres", default=os.environ.get("BOUNDARYBOT_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
-        seed(url)
-        report("SQLite (file, WAL)", url, args.messages, 1)
+    for batch in (1, 20):
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url)
+            seed(url)
+            report("SQLite (file, WAL)", url, args.messages, 1, batch)
     if args.postgres:
-        for workers in (1, 2):
+        for workers, batch in ((1, 1), (2, 1), (1, 20), (2, 20)):
             fresh_postgres(args.postgres)
             seed(args.postgres)
-            report("PostgreSQL", args.postgres, args.messages, workers)
+            report("PostgreSQL", args.postgres, args.messages, workers, batch)
     else:
         print("PostgreSQL: skipped (set BOUNDARYBOT_BENCH_DATABASE_URL or --postgres)")
 

@@ -274,3 +274,66 @@ def test_a_nul_character_is_dropped_and_the_rest_of_the_message_kept(chat: Harne
 
     assert seen == ["Thanks — noted for Melody's daily round-up, no reply needed."]
     assert messages(chat.engine)[0].text == "halfway there"
+
+
+def telegram(event_id: str, text: str, user: str = "201") -> Inbound:
+    return Inbound(
+        platform="telegram",
+        user_id=user,
+        chat_id=user,
+        text=text,
+        event_id=event_id,
+        received_at=MONDAY_10,
+    )
+
+
+def test_a_batch_is_stored_in_one_commit_and_redelivered_events_are_recognised(
+    chat: Harness,
+) -> None:
+    chat.dispatcher.handle(telegram("u1", "/fyi first"))
+
+    results = chat.dispatcher.handle_batch(
+        [
+            telegram("u1", "/fyi first"),  # redelivered: already stored
+            telegram("u2", "/fyi second"),
+            telegram("u2", "/fyi second"),  # twice in the same batch
+            telegram("u3", "hello", user="777"),  # a stranger
+            telegram("u4", "/ask third"),
+        ]
+    )
+
+    assert [r.outcome for r in results] == [
+        "duplicate",
+        "client",
+        "duplicate",
+        "stranger",
+        "client",
+    ]
+    assert results[3].direct[0].text == STRANGER_LINE
+    assert [m.text for m in messages(chat.engine)] == ["first", "second", "third"]
+    assert len(chat.inbox("alex")) == 3
+    assert len(chat.inbox("melody")) == 1  # the question, forwarded
+
+
+def test_one_broken_message_in_a_batch_costs_only_itself(
+    chat: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = client_flow.receive
+
+    def breaks_on_poison(*args: object, **kwargs: object) -> Message:
+        incoming = kwargs["incoming"]
+        if "poison" in incoming.text:  # type: ignore[attr-defined]
+            raise RuntimeError("a bug")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client_flow, "receive", breaks_on_poison)
+
+    results = chat.dispatcher.handle_batch(
+        [telegram("u1", "/fyi fine"), telegram("u2", "/fyi poison"), telegram("u3", "/fyi later")]
+    )
+
+    # The batch fell back to one transaction each and stopped at the broken one.
+    assert [r.outcome for r in results] == ["client"]
+    assert [m.text for m in messages(chat.engine)] == ["fine"]
+    with pytest.raises(RuntimeError):
+        chat.dispatcher.handle_batch([telegram("u2", "/fyi poison")])

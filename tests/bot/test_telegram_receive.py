@@ -95,17 +95,26 @@ def test_confirmation_follows_the_commit_of_each_update(url: str, clock: ManualC
             seen: list[tuple[str, int]] = []
             handle = rig.app.dispatcher.handle
 
+            handle_batch = rig.app.dispatcher.handle_batch
+
             def spy(inbound: Inbound) -> Any:
                 seen.append((inbound.event_id, rig.fake.confirmed_below))
                 return handle(inbound)
 
+            def batch_spy(inbounds: list[Inbound]) -> Any:
+                seen.extend((i.event_id, rig.fake.confirmed_below) for i in inbounds)
+                return handle_batch(inbounds)
+
             rig.app.dispatcher.handle = spy  # type: ignore[method-assign]
+            rig.app.dispatcher.handle_batch = batch_spy  # type: ignore[method-assign]
             first = rig.fake.queue("message", _text(rig, "/fyi one"))["update_id"]
             rig.fake.queue("message", _text(rig, "/fyi two"))
             await rig.received()
-            # While an update is being handled, Telegram has not been told it arrived.
+            # While updates are being stored (one by one, or a batch together), Telegram has
+            # not been told they arrived.
             assert seen == [(str(first), first), (str(first + 1), first)]
             assert rig.fake.confirmed_below == first + 2
+            assert stored(rig) == ["one", "two"]
 
     run(scenario())
 
@@ -129,7 +138,16 @@ def test_an_update_the_code_fails_on_is_retried_then_skipped(
                     raise RuntimeError("a bug, with the text /fyi poison in it")
                 return handle(inbound)
 
+            handle_batch = rig.app.dispatcher.handle_batch
+
+            def buggy_batch(inbounds: list[Inbound]) -> Any:
+                # A batch holding the poison fails too, so each update takes its own path.
+                if any(i.text == "/fyi poison" for i in inbounds):
+                    raise RuntimeError("a bug, with the text /fyi poison in it")
+                return handle_batch(inbounds)
+
             rig.app.dispatcher.handle = buggy  # type: ignore[method-assign]
+            rig.app.dispatcher.handle_batch = buggy_batch  # type: ignore[method-assign]
             rig.fake.queue("message", _text(rig, "/fyi poison"))
             rig.fake.queue("message", _text(rig, "/fyi after"))
             await rig.received()
