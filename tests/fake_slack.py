@@ -1,10 +1,9 @@
-"""A local Slack for the tests: a fake Web API, and people who talk to the bot over signed HTTP.
+"""A local Slack for the tests: people who talk to the bot over signed HTTP, and the fake Web API.
 
-`FakeSlack` plays the Slack Web API on 127.0.0.1 (what the bot calls: auth.test,
-chat.postMessage, chat.postEphemeral, chat.update, conversations.open, views.publish), records
-every call and can be scripted to fail or to answer HTTP 429 with Retry-After. `SlackWorld`
-runs the real wiring (`build_app` + `SlackPlatform` in HTTP mode) against it, and sends events,
-slash commands and button presses the way Slack does: signed with the signing secret.
+`FakeSlack` (in `tests.fake_slack_api`) plays the Slack Web API on 127.0.0.1, file uploads
+included. `SlackWorld` runs the real wiring (`build_app` + `SlackPlatform` in HTTP mode) against
+it, and sends events, slash commands and button presses the way Slack does: signed with the
+signing secret.
 """
 
 from __future__ import annotations
@@ -24,17 +23,40 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 
 from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import CoachSettings, DatabaseSettings, Secret, Settings, SlackSettings
 from bot.transports.slack import SlackPlatform
+from tests.fake_slack_api import (
+    APP_TOKEN,
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER,
+    Call,
+    FakeSlack,
+    Upload,
+    dm_of,
+)
 
-BOT_TOKEN = "xoxb-test-token-never-logged"
-APP_TOKEN = "xapp-test-token-never-logged"
+__all__ = [
+    "APP_TOKEN",
+    "BOT_ID",
+    "BOT_TOKEN",
+    "BOT_USER",
+    "MELODY",
+    "MELODY_USER",
+    "SIGNING_SECRET",
+    "Call",
+    "FakeSlack",
+    "SlackWorld",
+    "Upload",
+    "dm_of",
+    "sign",
+    "slack_world",
+]
+
 SIGNING_SECRET = "signing-secret-never-logged"
-BOT_USER, BOT_ID = "UBOT", "BBOT"
 MELODY_USER = "UMELODY"
 MELODY = CoachSettings(
     key="melody",
@@ -44,125 +66,6 @@ MELODY = CoachSettings(
     hours="mon-fri 09:00-17:00",
     reply_within="24h",
 )
-
-
-def dm_of(user: str) -> str:
-    """The DM channel between `user` and the app, as the fake opens it: UALEX -> DALEX."""
-    return "D" + user[1:]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One Web API call the bot made: the method and its arguments, merged."""
-
-    method: str
-    args: dict[str, Any]
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FakeSlack:
-    """The Slack Web API, on loopback; `calls` holds every call in order."""
-
-    calls: list[Call] = field(default_factory=list)
-    _errors: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = field(
-        default_factory=dict
-    )
-    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
-    url: str = ""
-    acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
-    _socket: web.WebSocketResponse | None = None
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        app = web.Application()
-        app.add_routes([web.post("/api/{method}", self._handle), web.get("/link", self._link)])
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}/api/"
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _link(self, request: web.Request) -> web.WebSocketResponse:
-        """The Socket Mode WebSocket: says hello, then records each acknowledgement."""
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        await socket.send_json({"type": "hello", "num_connections": 1})
-        self._socket = socket
-        async for frame in socket:
-            if frame.type == aiohttp.WSMsgType.TEXT:
-                self.acks.append(json.loads(frame.data))
-        return socket
-
-    async def push(self, envelope: dict[str, Any]) -> None:
-        """Send a Socket Mode envelope to the connected app."""
-        for _ in range(200):
-            if self._socket is not None:
-                await self._socket.send_json(envelope)
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the app never connected over Socket Mode")
-
-    def fail(self, method: str, error: str, n: int = 1) -> None:
-        """Answer the next `n` calls of `method` with `{"ok": false, "error": error}`."""
-        self._errors.setdefault(method, []).extend([(200, {"error": error}, {})] * n)
-
-    def throttle(self, method: str, retry_after: int) -> None:
-        """Answer the next call of `method` with HTTP 429 and `Retry-After: retry_after`."""
-        headers = {"Retry-After": str(retry_after)}
-        self._errors.setdefault(method, []).append((429, {"error": "ratelimited"}, headers))
-
-    def of(self, method: str) -> list[dict[str, Any]]:
-        """The arguments of every call of `method`."""
-        return [c.args for c in self.calls if c.method == method]
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        args = await _arguments(request)
-        token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-        if request.headers.get("Authorization") != f"Bearer {token}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        call = Call(method, args)
-        self.calls.append(call)
-        scripted = self._errors.get(method)
-        if scripted:
-            status, body, headers = scripted.pop(0)
-            return web.json_response({"ok": False, **body}, status=status, headers=headers)
-        call.result.update(self._answer(method, args))
-        return web.json_response({"ok": True, **call.result})
-
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        if method == "auth.test":
-            return {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": "T1", "user": "boundary"}
-        if method == "apps.connections.open":
-            return {"url": self.url.replace("http://", "ws://").replace("/api/", "/link")}
-        if method == "conversations.open":
-            return {"channel": {"id": dm_of(str(args["users"]))}}
-        if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"{1_800_000_000 + next(self._ts)}.000100"
-            return {"channel": args.get("channel"), "ts": ts}
-        if method == "chat.postEphemeral":
-            return {"message_ts": f"{1_800_000_000 + next(self._ts)}.000200"}
-        return {}
-
-
-async def _arguments(request: web.Request) -> dict[str, Any]:
-    args: dict[str, Any] = dict(request.query)
-    if request.content_type == "application/json":
-        args.update(await request.json())
-    else:
-        args.update(await request.post())
-    for key in ("blocks", "view"):
-        if isinstance(args.get(key), str):
-            args[key] = json.loads(args[key])
-    return args
 
 
 def sign(

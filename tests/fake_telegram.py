@@ -3,7 +3,8 @@
 It keeps Telegram's semantics where the bot depends on them: getUpdates with an offset confirms
 every earlier update and long-polls for `timeout` seconds; sendMessage refuses broken HTML
 ("can't parse entities") and texts over 4096 characters; unknown or blocked chats are refused;
-a scripted 429 carries `parameters.retry_after`. Every call is recorded for assertions.
+a scripted 429 carries `parameters.retry_after`. sendPhoto and sendDocument take multipart
+uploads (`tests.fake_telegram_files`). Every call is recorded for assertions.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from tests.fake_telegram_files import MB, FileMethods, SentFile
 from tests.fake_telegram_wire import (
+    BOT_ID,
+    BOT_SENDER,
+    BOT_USERNAME,
     ApiError,
     check_keyboard,
     command_name,
@@ -27,8 +32,6 @@ from tests.fake_telegram_wire import (
 )
 
 TOKEN = "123456:TEST-token-never-logged"
-BOT_ID = 999
-BOT_USERNAME = "boundary_test_bot"
 MAX_TEXT = 4096
 
 
@@ -41,12 +44,13 @@ class Call:
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(FileMethods):
     """The fake server's state; `start()` listens on a free port, `base_url` is for PTB."""
 
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
+    files: list[SentFile] = field(default_factory=list)  # photos and documents the bot sent
     arrived: list[str] = field(default_factory=list)  # methods as their requests came in
     blocked: set[int] = field(default_factory=set)  # users who blocked the bot (403)
     webhook: dict[str, Any] | None = None
@@ -69,7 +73,7 @@ class FakeTelegram:
 
     async def start(self) -> FakeTelegram:
         """Listen on 127.0.0.1 (a free port)."""
-        app = web.Application()
+        app = web.Application(client_max_size=51 * MB)  # a document may be 50 MB
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -284,8 +288,7 @@ class FakeTelegram:
         allowed = (params.get("reply_parameters") or {}).get("allow_sending_without_reply")
         if reply is not None and (chat["id"], reply) not in self._messages and not allowed:
             raise ApiError(400, "Bad Request: message to be replied not found")
-        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Boundary", "username": BOT_USERNAME}
-        message = self.message(chat["id"], sender=bot, text=shown)
+        message = self.message(chat["id"], sender=BOT_SENDER, text=shown)
         params["_id"] = message["message_id"]
         params["text"] = text
         return message

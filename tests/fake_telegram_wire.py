@@ -10,10 +10,14 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+BOT_ID = 999
+BOT_USERNAME = "boundary_test_bot"
+BOT_SENDER = {"id": BOT_ID, "is_bot": True, "first_name": "Boundary", "username": BOT_USERNAME}
 _INTS = ("chat_id", "from_chat_id", "message_id", "offset", "limit", "timeout", "user_id")
 
 ALLOWED = {
@@ -83,6 +87,15 @@ def _tag(text: str, index: int, open_tags: list[str]) -> int:
     return match.end()
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart request: its name, declared type and bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
 class ApiError(Exception):
     """An error answer: HTTP status, Telegram's description, and optional parameters."""
 
@@ -115,13 +128,16 @@ def shown_or_refuse(params: dict[str, Any]) -> str:
 
 
 async def decode_params(request: web.Request) -> dict[str, Any]:
-    """Form fields (PTB's encoding: JSON for anything not a string) or a JSON body."""
+    """Form fields (PTB's encoding: JSON for anything not a string), files, or a JSON body."""
     if request.content_type == "application/json":
         raw: dict[str, Any] = await request.json()
         return raw
     form = await request.post()
     params: dict[str, Any] = {}
     for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+            continue
         text = str(value)
         if key in _INTS and text.lstrip("-").isdigit():
             params[key] = int(text)

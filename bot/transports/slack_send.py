@@ -1,7 +1,9 @@
-"""Outgoing messages on Slack: text and Block Kit buttons, threads, and what an API error means.
+"""Outgoing messages on Slack: text and Block Kit buttons, threads, files, and what errors mean.
 
-Slack has no idempotency key, so the sender remembers the `ts` of the keys it posted in this
-process: an outbox retry after a send that went out but was not recorded is not posted twice.
+Slack has no idempotency key, so the sender remembers, by key in this process, the `ts` of the
+text it posted and how many of the message's files it uploaded: an outbox retry carries on with
+the files still missing and posts nothing twice. Delivery stays at least once: an upload whose
+answer was lost, or a restart between sending and recording, is sent again by the retry.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Choice, Outgoing
+from bot.messages import Choice, Outgoing, OutgoingDocument
 from bot.transports.base import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -109,18 +112,45 @@ def delivery_error(error: SlackApiError) -> DeliveryError:
     return DeliveryError(f"slack: {code}", permanent=code in PERMANENT_ERRORS)
 
 
+def is_user_id(chat_id: str) -> bool:
+    """True for a person's id (`U…`, `W…`): files are shared in a conversation, not to a person."""
+    return chat_id[:1] in ("U", "W")
+
+
+def file_upload(document: OutgoingDocument) -> dict[str, Any]:
+    """One `file_uploads` item of files_upload_v2."""
+    return {"content": document.content, "filename": document.filename, "title": document.filename}
+
+
+@dataclass
+class _Sent:
+    """What earlier attempts at an outbox row delivered: the text's `ts`, files uploaded."""
+
+    ts: str
+    uploaded: int = 0
+
+
 class SlackSender:
     """Posts for the outbox and for direct answers; opens (and remembers) DMs with people."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        self._posted: OrderedDict[str, str] = OrderedDict()  # idempotency key -> ts
+        self._posted: OrderedDict[str, _Sent] = OrderedDict()  # idempotency key -> progress
         self._dms: dict[str, str] = {}  # user id -> DM channel id with the app
 
     async def send(self, message: Outgoing) -> str:
-        """Post `message` (threaded under `reply_to`, with buttons) and return its `ts`."""
-        if message.idempotency_key in self._posted:
-            return self._posted[message.idempotency_key]
+        """Post `message` (threaded under `reply_to`, with buttons), then upload its files.
+
+        Returns the text's `ts`.
+        """
+        sent = self._posted.get(message.idempotency_key)
+        if sent is None:
+            sent = _Sent(await self._post_text(message))
+            self._remember(message.idempotency_key, sent)
+        await self._upload(message, sent)
+        return sent.ts
+
+    async def _post_text(self, message: Outgoing) -> str:
         text = escape(fit(message.text))
         kwargs: dict[str, Any] = {"channel": message.chat_id, "text": text}
         if message.choices:
@@ -128,9 +158,22 @@ class SlackSender:
         if message.reply_to:
             kwargs["thread_ts"] = message.reply_to
         response = await self._call("chat_postMessage", **kwargs)
-        ts = str(response.get("ts") or "")
-        self._remember(message.idempotency_key, ts)
-        return ts
+        return str(response.get("ts") or "")
+
+    async def _upload(self, message: Outgoing, sent: _Sent) -> None:
+        """Upload the files not uploaded yet, one at a time, into the text's conversation."""
+        missing = message.documents[sent.uploaded :]
+        if not missing:
+            return
+        channel = message.chat_id
+        if is_user_id(channel):
+            channel = await self.dm_channel(channel)
+        thread = {"thread_ts": message.reply_to} if message.reply_to else {}
+        for document in missing:
+            await self._call(
+                "files_upload_v2", channel=channel, file_uploads=[file_upload(document)], **thread
+            )
+            sent.uploaded += 1
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
         """A message only `user` sees, in `channel`."""
@@ -158,10 +201,12 @@ class SlackSender:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as error:
             raise delivery_error(error) from None
+        except SlackRequestError:  # its message names the file: say only what failed
+            raise DeliveryError("slack: a file upload was refused") from None
         except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError(f"slack: {type(error).__name__}") from None
 
-    def _remember(self, key: str, ts: str) -> None:
-        self._posted[key] = ts
+    def _remember(self, key: str, sent: _Sent) -> None:
+        self._posted[key] = sent
         while len(self._posted) > REMEMBERED_KEYS:
             self._posted.popitem(last=False)

@@ -1,7 +1,9 @@
-"""Outgoing messages to Telegram: HTML-escaped, split at 4096, buttons, copies, reactions.
+"""Outgoing messages to Telegram: HTML-escaped, split at 4096, buttons, copies, files, reactions.
 
 Telegram has no idempotency keys, so a retry of the same outbox row continues where the last
-attempt stopped (the pieces and copies already sent are remembered by key in this process).
+attempt stopped: the text pieces, copies and files already sent are remembered by key in this
+process. Delivery stays at least once: a send whose answer was lost (a timeout, a restart
+between sending and recording) is sent again by the retry.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import Choice, Outgoing
 from bot.transports.base import DeliveryError
+from bot.transports.telegram_files import reply_parameters, too_large_line, upload
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,7 @@ class _Progress:
 
     pieces: list[str] = field(default_factory=list)  # message ids of the text pieces sent
     copied: int = 0
+    documents: int = 0  # files sent (or replaced by a too-large line)
 
 
 class TelegramSender:
@@ -155,6 +159,9 @@ class TelegramSender:
                 return reacted
             await self._send_pieces(message, progress)
             await self._copy(message, progress)
+            await self._send_documents(message, progress)
+            if not progress.pieces:
+                raise BadRequest("nothing could be sent")
         except TelegramError as error:
             self._remember(message.idempotency_key, progress)
             raise delivery_error(error) from None
@@ -169,14 +176,14 @@ class TelegramSender:
             log.warning("telegram: a direct answer was not sent: %s", delivery_error(error))
 
     def _remember(self, key: str, progress: _Progress) -> None:
-        if progress.pieces or progress.copied:
+        if progress.pieces or progress.copied or progress.documents:
             self._progress[key] = progress
             while len(self._progress) > _REMEMBERED:
                 self._progress.popitem(last=False)
 
     async def _send_pieces(self, message: Outgoing, progress: _Progress) -> None:
         pieces = split_text(message.text)
-        if not pieces and not message.copy_from:
+        if not pieces and not message.copy_from and not message.documents:
             raise BadRequest("message text is empty")
         markup = keyboard(message.choices)
         for index in range(len(progress.pieces), len(pieces)):
@@ -192,9 +199,7 @@ class TelegramSender:
     async def _send_piece(
         self, chat_id: str, text: str, *, reply_to: str | None, markup: InlineKeyboardMarkup | None
     ) -> str:
-        reply = None
-        if reply_to is not None and reply_to.isdigit():
-            reply = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+        reply = reply_parameters(reply_to)
         try:
             return await self._post(chat_id, html.escape(text, quote=False), reply, markup, True)
         except BadRequest as error:
@@ -234,8 +239,22 @@ class TelegramSender:
                 if not progress.pieces:  # no text: the copy stands for the message
                     progress.pieces.append(str(copy.message_id))
             progress.copied += 1
-        if not progress.pieces:
-            raise BadRequest("nothing could be sent")
+
+    async def _send_documents(self, message: Outgoing, progress: _Progress) -> None:
+        """Upload each file after the text, in the same reply; a file too big becomes a line."""
+        reply = reply_parameters(message.reply_to)
+        for document in message.documents[progress.documents :]:
+            line = too_large_line(document)
+            if line is None:
+                sent = await upload(self._bot, message.chat_id, document, reply=reply)
+            else:
+                log.info("telegram: a file over the size limit was replaced by a line")
+                sent = await self._send_piece(
+                    message.chat_id, line, reply_to=message.reply_to, markup=None
+                )
+            if not progress.pieces:  # no text: the first file stands for the message
+                progress.pieces.append(sent)
+            progress.documents += 1
 
     async def _react(self, message: Outgoing) -> str | None:
         """React 👍 to `extra["react_to"]` instead of sending the text; None: send the text."""

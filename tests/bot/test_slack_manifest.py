@@ -19,7 +19,9 @@ def listed(text: str, key: str) -> set[str]:
 
 def test_the_manifest_has_the_scopes_events_and_command_the_transport_uses() -> None:
     text = MANIFEST.read_text(encoding="utf-8")
-    assert {"chat:write", "commands", "im:history", "im:read", "im:write"} <= listed(text, "bot")
+    assert {"chat:write", "commands", "files:write", "im:history", "im:read", "im:write"} <= listed(
+        text, "bot"
+    )
     assert listed(text, "bot_events") == {"message.im", "app_home_opened"}
     assert f"command: {COMMAND}" in text
     assert "home_tab_enabled: true" in text and "messages_tab_enabled: true" in text

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.config import Secret, SlackSettings
-from bot.messages import Choice, Outgoing
+from bot.messages import Choice, Outgoing, OutgoingDocument
 from bot.outbox import enqueue
 from bot.outbox_worker import OutboxWorker
 from bot.store.db import transaction
@@ -22,8 +22,12 @@ from bot.transports.base import DeliveryError
 from bot.transports.slack import SlackPlatform
 from bot.transports.slack_send import SECTION_CHARS, text_sections
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.fake_slack_api import UPLOAD
 
 T = TypeVar("T")
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(300)
+REPORT = OutgoingDocument("report-2026-11.png", PNG, "image/png")
+EXPORT = OutgoingDocument("alex-export.json", b'{"client": {"name": "Alex"}}', "application/json")
 
 
 def platform_for(url: str) -> SlackPlatform:
@@ -174,3 +178,100 @@ def test_long_texts_are_split_into_sections_that_fit() -> None:
     sections = text_sections(text)
     assert all(len(s["text"]["text"]) <= SECTION_CHARS for s in sections)
     assert "".join(s["text"]["text"].replace("\n", "") for s in sections) == text.replace("\n", "")
+
+
+def test_files_are_uploaded_after_the_text_into_the_same_thread() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        parent = "1800000001.000100"
+        ts = await platform.send(
+            message("Your report", reply_to=parent, documents=(REPORT, EXPORT))
+        )
+        assert [c.method for c in slack.calls] == [
+            "chat.postMessage",
+            *["files.getUploadURLExternal", "files.completeUploadExternal"] * 2,
+        ]
+        assert ts == slack.calls[0].result["ts"]
+        png, export = slack.uploads_to("DALEX")
+        assert (png.filename, png.title, png.content) == (
+            "report-2026-11.png",
+            "report-2026-11.png",
+            PNG,
+        )
+        assert (export.filename, export.content) == ("alex-export.json", EXPORT.content)
+        assert png.thread_ts == export.thread_ts == parent
+
+    with_slack(scenario)
+
+
+def test_files_for_a_person_go_into_their_dm_with_the_app() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await platform.send(Outgoing("slack", "UALEX", "Export", "k1", documents=(EXPORT,)))
+        await platform.send(Outgoing("slack", "UALEX", "Report", "k2", documents=(REPORT,)))
+        assert slack.of("conversations.open") == [{"users": "UALEX"}]  # opened once
+        assert [u.filename for u in slack.uploads_to("DALEX")] == [
+            "alex-export.json",
+            "report-2026-11.png",
+        ]
+        assert all(u.thread_ts is None for u in slack.uploads)
+
+    with_slack(scenario)
+
+
+def test_a_retry_after_a_failed_upload_uploads_what_is_missing_and_posts_nothing_twice() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.fail(UPLOAD, "boom")
+        outgoing = message("Your report", key="report", documents=(REPORT, EXPORT))
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(outgoing)
+        assert not caught.value.permanent
+        assert caught.value.reason == "slack: a file upload was refused"  # no file name
+        ts = await platform.send(outgoing)  # the outbox's retry
+        again = await platform.send(outgoing)  # a retry after a lost answer
+        assert ts == again
+        assert len(slack.of("chat.postMessage")) == 1
+        assert [u.filename for u in slack.uploads] == ["report-2026-11.png", "alex-export.json"]
+
+    with_slack(scenario)
+
+
+def test_upload_errors_mean_what_text_errors_mean() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.throttle("files.getUploadURLExternal", retry_after=30)
+        with pytest.raises(DeliveryError) as throttled:
+            await platform.send(message(key="a", documents=(REPORT,)))
+        assert throttled.value.retry_after == 30
+        slack.fail("files.completeUploadExternal", "channel_not_found")
+        with pytest.raises(DeliveryError) as gone:
+            await platform.send(message(key="b", documents=(REPORT,)))
+        assert gone.value.permanent and "channel_not_found" in gone.value.reason
+        slack.fail("files.completeUploadExternal", "internal_error")
+        with pytest.raises(DeliveryError) as flaky:
+            await platform.send(message(key="c", documents=(REPORT,)))
+        assert not flaky.value.permanent
+        assert slack.uploads == []
+
+    with_slack(scenario)
+
+
+def test_the_outbox_delivers_a_rows_files_from_the_database(
+    engine: Engine, clock: ManualClock
+) -> None:
+    with transaction(engine) as session:
+        enqueue(
+            session,
+            key="report",
+            platform="slack",
+            chat_id="DALEX",
+            text="Your report",
+            now=clock.now(),
+            documents=(REPORT,),
+        )
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await OutboxWorker(engine, clock, {"slack": platform}).deliver_due()
+        with Session(engine) as session:
+            assert session.exec(select(Outbox)).one().status == "sent"
+        [upload] = slack.uploads_to("DALEX")
+        assert (upload.filename, upload.content) == ("report-2026-11.png", PNG)
+
+    with_slack(scenario)

@@ -13,15 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import Secret, TelegramSettings
-from bot.messages import Choice, Outgoing
+from bot.messages import Choice, Outgoing, OutgoingDocument
 from bot.transports.base import DeliveryError
 from bot.transports.telegram import TelegramPlatform, file_url
+from bot.transports.telegram_files import MB
 from bot.transports.telegram_send import MAX_TEXT, split_text
 from tests.fake_telegram import TOKEN, FakeTelegram
 from tests.fake_telegram_wire import TagError, visible_text
 
 T = TypeVar("T")
 ALEX, COACH = 555, 100
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+REPORT = OutgoingDocument("report-2026-11.png", PNG, "image/png")
+EXPORT = OutgoingDocument("alex-export.json", b'{"client": {"name": "Alex"}}', "application/json")
 
 
 @asynccontextmanager
@@ -205,3 +209,106 @@ def test_the_fake_refuses_broken_html_like_telegram() -> None:
 def test_file_url_sits_beside_the_api_url() -> None:
     assert file_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
     assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+
+
+def test_files_follow_the_text_as_a_photo_and_a_document_in_the_same_reply() -> None:
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        asked = fake.message(COACH, sender=fake.user(COACH), text="/report")
+        message_id = await platform.send(
+            out(
+                "Your report",
+                chat=COACH,
+                reply_to=str(asked["message_id"]),
+                documents=(REPORT, EXPORT),
+            )
+        )
+        assert [c.method for c in fake.calls] == [
+            "getMe",
+            "sendMessage",
+            "sendPhoto",
+            "sendDocument",
+        ]
+        assert message_id == str(fake.called("sendMessage")[0]["_id"])  # the text's id
+        photo, document = fake.files_to(COACH)
+        assert (photo.kind, photo.filename, photo.content) == ("photo", "report-2026-11.png", PNG)
+        assert (document.kind, document.filename) == ("document", "alex-export.json")
+        assert (document.content_type, document.size) == ("application/json", len(EXPORT.content))
+        assert photo.reply_to == document.reply_to == asked["message_id"]
+        assert photo.caption == document.caption == ""
+
+    run(test)
+
+
+def test_a_file_over_telegrams_limit_becomes_one_line_saying_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    big = OutgoingDocument("report-2026-11.png", PNG + bytes(12 * MB - len(PNG)), "image/png")
+    huge = OutgoingDocument("alex-export.json", bytes(50 * MB + 1), "application/json")
+
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        await platform.send(out("Your report", chat=COACH, documents=(big, EXPORT, huge)))
+        assert fake.sent_to(COACH) == [
+            "Your report",
+            "The file report-2026-11.png is too large to send here (12 MB).",
+            "The file alex-export.json is too large to send here (51 MB).",
+        ]
+        assert [f.filename for f in fake.files_to(COACH)] == ["alex-export.json"]
+        assert fake.called("sendPhoto") == []
+
+    caplog.set_level(logging.DEBUG, logger="bot")
+    run(test)
+    assert "replaced by a line" in caplog.text
+    assert "report-2026-11" not in caplog.text and "alex-export" not in caplog.text
+
+
+def test_a_retry_after_a_failed_upload_sends_only_the_files_still_missing() -> None:
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        fake.fail_next("sendDocument", 429, "Too Many Requests: retry after 3", retry_after=3)
+        message = out("Your report", chat=COACH, key="report", documents=(REPORT, EXPORT))
+        with pytest.raises(DeliveryError) as raised:
+            await platform.send(message)
+        assert raised.value.retry_after == 3 and not raised.value.permanent
+        first = await platform.send(message)  # the outbox's retry
+        assert fake.sent_to(COACH) == ["Your report"]  # the text once
+        assert [f.filename for f in fake.files_to(COACH)] == [
+            "report-2026-11.png",
+            "alex-export.json",
+        ]  # each file once
+        assert first == str(fake.called("sendMessage")[0]["_id"])
+
+    run(test)
+
+
+def test_a_refused_or_lost_upload_is_a_delivery_error_like_the_text() -> None:
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        fake.fail_next("sendDocument", 400, "Bad Request: wrong type of the web page content")
+        with pytest.raises(DeliveryError) as refused:
+            await platform.send(out("Export", chat=COACH, key="a", documents=(EXPORT,)))
+        assert refused.value.permanent and "Wrong type" in refused.value.reason
+        fake.before = lambda method, params: method == "sendPhoto"
+        with pytest.raises(DeliveryError) as lost:
+            await platform.send(out("Report", chat=COACH, key="b", documents=(REPORT,)))
+        assert not lost.value.permanent and lost.value.retry_after is None
+
+    run(test)
+
+
+def test_an_image_telegram_will_not_take_as_a_photo_goes_as_a_document() -> None:
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        odd = OutgoingDocument("scan.png", b"not really a png", "image/png")
+        await platform.send(out("Your scan", chat=COACH, documents=(odd,)))
+        [refused] = [c for c in fake.calls if c.method == "sendPhoto"]
+        assert refused.params["_error"] == "Bad Request: IMAGE_PROCESS_FAILED"
+        [sent] = fake.files_to(COACH)
+        assert (sent.kind, sent.filename, sent.content) == ("document", "scan.png", odd.content)
+
+    run(test)
+
+
+def test_files_alone_stand_for_the_message() -> None:
+    async def test(fake: FakeTelegram, platform: TelegramPlatform) -> None:
+        message_id = await platform.send(out("", chat=COACH, documents=(EXPORT,)))
+        assert fake.called("sendMessage") == []
+        assert message_id == str(fake.files_to(COACH)[0].message_id)
+
+    run(test)

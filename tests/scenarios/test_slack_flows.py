@@ -175,3 +175,31 @@ def test_no_message_text_token_or_signing_secret_reaches_the_logs(
     assert caplog.records  # the capture did see the flow
     for secret in (*private, BOT_TOKEN, SIGNING_SECRET):
         assert secret not in caplog.text
+
+
+def test_the_coachs_report_comes_with_its_picture_uploaded_in_her_dm(
+    db_url: str, clock: ManualClock
+) -> None:
+    async def scenario(world: SlackWorld) -> None:
+        await world.join(ALEX, "Alex")
+        await world.command(ALEX, "ask Can we move Thursday's session?")
+        await world.deliver()
+        world.seen(MELODY_USER)
+
+        assert await world.command(MELODY_USER, "report") == 200
+        await world.deliver()
+        (report,) = world.seen(MELODY_USER)
+        assert report.startswith("Report for November 2026")
+        assert "• Alex: 1 message (1 question)" in report
+        (picture,) = world.slack.uploads_to("DMELODY")
+        assert (picture.filename, picture.title) == ("report-2026-11.png", "report-2026-11.png")
+        assert picture.content.startswith(b"\x89PNG")
+        methods = [c.method for c in world.slack.calls]
+        text_at = max(i for i, m in enumerate(methods) if m == "chat.postMessage")
+        assert methods[text_at + 1 :] == [
+            "files.getUploadURLExternal",
+            "files.completeUploadExternal",
+        ]  # the picture follows the text
+        assert world.slack.uploads_to("DALEX") == []
+
+    run(db_url, clock, scenario)

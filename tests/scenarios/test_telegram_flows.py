@@ -7,6 +7,7 @@ fake Telegram; we assert on what each of them was sent and on what the bot store
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable
@@ -245,5 +246,36 @@ def test_the_bot_username_from_getme_makes_the_invite_deep_link(
             with Session(rig.app.engine) as session:
                 [sam] = session.exec(select(Client)).all()
             assert sam.name == "Sam"
+
+    run(scenario())
+
+
+def test_the_coach_gets_the_report_with_its_picture_and_the_export_as_a_json_file(
+    db_url: str, clock: ManualClock
+) -> None:
+    async def scenario() -> None:
+        async with running(db_url, clock) as rig:
+            await join(rig)
+            await rig.say(ALEX, "/ask Can we move Thursday?")
+            rig.inbox(COACH_ID)
+
+            [report] = await rig.say(COACH_ID, "/report")
+            assert report.startswith("Report for November 2026")
+            assert "• Alex: 1 message (1 question)" in report and "The picture shows" in report
+            [picture] = rig.fake.files_to(COACH_ID)
+            assert (picture.kind, picture.filename) == ("photo", "report-2026-11.png")
+            assert picture.content_type == "image/png" and picture.content.startswith(b"\x89PNG")
+            assert picture.message_id == newest_id(rig, COACH_ID) + 1  # right after the text
+
+            [answer] = await rig.say(COACH_ID, "/export Alex")
+            assert (
+                answer.startswith("Everything stored about Alex") and "alex-export.json" in answer
+            )
+            [export] = rig.fake.files_to(COACH_ID)[1:]
+            assert (export.kind, export.filename) == ("document", "alex-export.json")
+            data = json.loads(export.content)
+            assert data["client"]["name"] == "Alex"
+            assert [m["text"] for m in data["messages"]] == ["Can we move Thursday?"]
+            assert rig.fake.files_to(ALEX) == []  # the client is sent no file
 
     run(scenario())
