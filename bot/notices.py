@@ -209,6 +209,7 @@ def digest(session: Session, timer: Timer, now: datetime) -> None:
         text=render_text(content),
         now=now,
         coach_id=coach.id,
+        extra={"layout": "sections"},  # Slack shows it as Block Kit sections
     )
 
 

@@ -77,6 +77,22 @@ def text_sections(text: str) -> list[dict[str, Any]]:
     ]
 
 
+def section_blocks(raw: str) -> list[dict[str, Any]]:
+    """A sectioned text (the digest) as Block Kit: its first line a header, each part a section.
+
+    Parts are separated by blank lines and start with their title, which is shown in bold.
+    """
+    head, *parts = raw.split("\n\n")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": head[:150]}}
+    ]
+    for part in parts:
+        title, _, body = part.partition("\n")
+        blocks.append({"type": "divider"})
+        blocks += text_sections(f"*{escape(title)}*" + (f"\n{escape(body)}" if body else ""))
+    return blocks[:50]  # Slack's limit; the full text is still the message's `text`
+
+
 def choice_blocks(text: str, choices: Sequence[Choice]) -> list[dict[str, Any]]:
     """The message text and one button per choice; a button's value is the choice's data."""
     buttons = [
@@ -155,6 +171,8 @@ class SlackSender:
         kwargs: dict[str, Any] = {"channel": message.chat_id, "text": text}
         if message.choices:
             kwargs["blocks"] = choice_blocks(text, message.choices)
+        elif message.extra.get("layout") == "sections":
+            kwargs["blocks"] = section_blocks(fit(message.text))
         if message.reply_to:
             kwargs["thread_ts"] = message.reply_to
         response = await self._call("chat_postMessage", **kwargs)

@@ -90,6 +90,29 @@ def test_choices_become_buttons_whose_values_are_the_choice_data() -> None:
     with_slack(scenario)
 
 
+def test_a_digest_is_laid_out_as_block_kit_sections_under_a_header() -> None:
+    digest = (
+        "Your daily digest · Mon 23 Nov, 18:00 GMT\n\n"
+        "Waiting for your reply\nAlex · question · reply by Tue 24 Nov, 10:00 GMT\n\n"
+        "Updates (no reply needed)\nAlex · 1 message\n• I ran 5k & felt <great>"
+    )
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await platform.send(message(digest, extra={"layout": "sections"}))
+        [posted] = slack.of("chat.postMessage")
+        blocks = posted["blocks"]
+        assert blocks[0] == {
+            "type": "header",
+            "text": {"type": "plain_text", "text": "Your daily digest · Mon 23 Nov, 18:00 GMT"},
+        }
+        assert [b["type"] for b in blocks] == ["header", "divider", "section", "divider", "section"]
+        assert blocks[2]["text"]["text"].startswith("*Waiting for your reply*\nAlex · question")
+        assert blocks[4]["text"]["text"].endswith("• I ran 5k &amp; felt &lt;great&gt;")
+        assert "I ran 5k" in posted["text"]  # the plain text stays for notifications
+
+    with_slack(scenario)
+
+
 def test_the_same_outbox_key_is_not_posted_twice() -> None:
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
         first = await platform.send(message(key="msg:1:fwd"))
