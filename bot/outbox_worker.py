@@ -1,10 +1,13 @@
-"""The outbox worker: claims due rows, sends them outside any transaction, records the result.
+"""The outbox worker: claims due rows, sends them outside any transaction, records the results.
 
 A pass claims due rows in one short transaction (a lease in `claimed_until`; SKIP LOCKED on
-PostgreSQL), sends outside any transaction and records each result in another short one. Only
-the oldest pending row of a chat is ever due, so a later message never overtakes an earlier one,
-not even while that one is backing off. A worker that dies after claiming leaves its rows to be
-sent again when the lease runs out; the row key travels as `Outgoing.idempotency_key` so a
+PostgreSQL), sends them concurrently outside any transaction and records their results in
+batches as the sends finish, each batch in one short transaction (`outbox_record.Recorder`).
+Only the oldest pending row of a chat is ever due, so a later message never overtakes an
+earlier one, not even while that one is backing off; rows of different chats go together.
+`notify()` wakes `run()`; notify-driven passes are kept `batch_window` apart, so a burst of
+commits makes a few passes, not one each. A worker that dies after claiming leaves its rows to
+be sent again when the lease runs out; the row key travels as `Outgoing.idempotency_key` so a
 transport that honours it drops the duplicate. Nothing here logs or stores message text.
 """
 
@@ -16,53 +19,32 @@ import logging
 import random
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.messages import Outgoing
-from bot.outbox import FAILED, PENDING, SENT, THROTTLED, Unsendable, to_outgoing
+from bot.outbox import FAILED, THROTTLED, Unsendable, to_outgoing
+from bot.outbox_record import (
+    Errored,
+    Outcome,
+    Recorder,
+    Sent,
+    Statements,
+    finish,
+    record,
+    unclaimed,
+)
 from bot.ratelimit import Backoff, RateLimiter, RetryPolicy
-from bot.store.db import is_postgres, transaction
+from bot.store.db import transaction
 from bot.store.models import Outbox
 from bot.transports.base import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
-
-
-def _head_of_chat() -> ColumnElement[bool]:
-    """True for a row with no older pending row in the same chat: only the head may go."""
-    earlier = aliased(Outbox)
-    return ~(
-        select(earlier.id)
-        .where(
-            earlier.platform == Outbox.platform,
-            earlier.chat_id == Outbox.chat_id,
-            earlier.status == PENDING,
-            col(earlier.id) < col(Outbox.id),
-        )
-        .exists()
-    )
-
-
-def _unclaimed(now: datetime) -> ColumnElement[bool]:
-    return or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now)
-
-
-def _finish(session: Session, row_id: int | None, held: ColumnElement[bool], **changes: Any) -> int:
-    """Apply `changes` to a pending row that `held` says is still ours; 1 if it was."""
-    result = session.exec(
-        update(Outbox)
-        .where(col(Outbox.id) == row_id, Outbox.status == PENDING, held)
-        .values(claimed_until=None, **changes)
-    )
-    return int(result.rowcount)
 
 
 @dataclass(frozen=True)
@@ -72,6 +54,13 @@ class _Claim:
     lease: datetime  # the claimed_until we wrote: the row is still ours while it holds this
     attempts: int
     payload: dict[str, Any]
+
+
+@dataclass
+class _Pass:
+    seen: int = 0  # due rows the claim read: as many as asked means more may be due
+    failed: int = 0  # unsendable rows, failed at once
+    claims: list[_Claim] = field(default_factory=list)
 
 
 class OutboxWorker:
@@ -90,7 +79,9 @@ class OutboxWorker:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         poll_interval: float = 1.0,
-        concurrency: int = 16,
+        concurrency: int = 8,
+        batch_limit: int = 200,
+        batch_window: float = 0.005,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -100,9 +91,13 @@ class OutboxWorker:
         self._lease = timedelta(seconds=lease_seconds)
         self._rng = rng or random.Random()
         self._poll = poll_interval
-        self._concurrency = max(1, concurrency)
+        self._concurrency = max(1, concurrency)  # sends in flight at once, over all chats
+        self._limit = max(1, batch_limit)
+        self._window = max(0.0, batch_window)
+        self._sql = Statements.build(engine)
         self._claiming = threading.Lock()  # the limiter is this worker's; one claim at a time
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_pass = float("-inf")  # loop time the last pass of run() began
         self._wake: asyncio.Event | None = None
 
     def notify(self) -> None:
@@ -120,28 +115,52 @@ class OutboxWorker:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
             loop.call_soon_threadsafe(wake.set)
 
-    async def deliver_due(self, limit: int = 100) -> int:
+    async def deliver_due(self, limit: int | None = None) -> int:
         """One pass; returns how many rows it handled (sent, rescheduled after an error, failed)."""
-        claims, failed = await asyncio.to_thread(self._claim, limit)
-        sending = asyncio.Semaphore(self._concurrency)
-        await asyncio.gather(*(self._deliver(claim, sending) for claim in claims))
-        return len(claims) + failed
+        done = await self._pass(limit or self._limit)
+        return len(done.claims) + done.failed
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, waking on `notify()`, when a row falls due, or each poll."""
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         try:
             while not stop.is_set():
-                try:
-                    if await self.deliver_due():
-                        continue
-                except Exception as exc:  # the database is away: say so in one line, try again
-                    log.warning("outbox pass failed: %s", type(exc).__name__)
-                await self._sleep(stop, await self._idle_seconds())
+                if await self._busy_pass():
+                    continue  # a full batch: more may be due already
+                if await self._sleep(stop, await self._idle_seconds()):
+                    await self._coalesce(stop)
         finally:
             self._loop = self._wake = None
 
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+    async def _coalesce(self, stop: asyncio.Event) -> None:
+        """Keep notify-driven passes `batch_window` apart, so a burst of commits makes few.
+
+        The first notify after a quiet spell goes at once: no latency is added to a lone reply.
+        """
+        assert self._loop is not None
+        wait = self._last_pass + self._window - self._loop.time()
+        if wait > 0 and not stop.is_set():
+            await asyncio.sleep(wait)
+
+    async def _busy_pass(self) -> bool:
+        """One pass of run(); True when it read a full batch of due rows."""
+        assert self._loop is not None
+        self._last_pass = self._loop.time()
+        try:
+            done = await self._pass(self._limit)
+        except Exception as exc:  # the database is away: say so in one line, try again
+            log.warning("outbox pass failed: %s", type(exc).__name__)
+            return False
+        return done.seen >= self._limit
+
+    async def _pass(self, limit: int) -> _Pass:
+        done = await asyncio.to_thread(self._claim, limit)
+        if done.claims:
+            await self._send_all(done.claims)
+        return done
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> bool:
+        """Wait for a notify, `stop` or `seconds`; True when a notify came."""
         assert self._wake is not None
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
@@ -149,9 +168,13 @@ class OutboxWorker:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        woken = self._wake.is_set()
         self._wake.clear()
+        return woken
 
     async def _idle_seconds(self) -> float:
+        if self._wake is not None and self._wake.is_set():
+            return 0.0  # notified during the pass: no need to ask when the next row is due
         try:
             due = await asyncio.to_thread(self.next_due)
         except Exception as exc:
@@ -163,134 +186,121 @@ class OutboxWorker:
 
     def next_due(self) -> datetime | None:
         """When the next row this worker could claim falls due; None when there is none."""
-        now = self._clock.now()
         with Session(self._engine) as session:
-            return session.exec(
-                select(func.min(Outbox.next_attempt_at)).where(
-                    Outbox.status == PENDING, _unclaimed(now), _head_of_chat()
-                )
-            ).one()
+            return session.exec(self._sql.next_due, params={"now": self._clock.now()}).one()
 
-    def _claim(self, limit: int) -> tuple[list[_Claim], int]:
+    def _claim(self, limit: int) -> _Pass:
         """Lease the due heads of chats that the rate limits let go now; fail unsendable rows."""
         with self._claiming, transaction(self._engine) as session:
             now = self._clock.now()
-            claims: list[_Claim] = []
-            failed = 0
-            for row in session.exec(self._due(now, limit)).all():
+            rows = session.exec(self._sql.due, params={"now": now, "limit": limit}).all()
+            done = _Pass(seen=len(rows))
+            admitted: list[tuple[Outbox, Outgoing]] = []
+            deferred: list[dict[str, Any]] = []
+            for row in rows:
                 try:
-                    claim = self._admit(session, row, now)
+                    message, slot = self._admit(row, now)
                 except Unsendable as exc:
                     log.warning("outbox row %s failed: %s", row.id, exc)
-                    held = _unclaimed(now)
-                    failed += _finish(session, row.id, held, status=FAILED, last_error=str(exc))
+                    held = unclaimed(now)
+                    done.failed += finish(session, row.id, held, status=FAILED, last_error=str(exc))
                     continue
-                if claim is not None:
-                    claims.append(claim)
-            return claims, failed
+                if slot > now:  # deferred, never dropped
+                    deferred.append({"row_id": row.id, "slot": slot, "now": now})
+                else:
+                    self._limiter.take(row.platform, row.chat_id, now)
+                    admitted.append((row, message))
+            if deferred:
+                session.execute(self._sql.defer, deferred)
+            done.claims = self._take_leases(session, admitted, now)
+            return done
 
-    def _due(self, now: datetime, limit: int) -> Select[tuple[Outbox]]:
-        stmt = (
-            select(Outbox)
-            .where(
-                Outbox.status == PENDING,
-                col(Outbox.next_attempt_at) <= now,
-                _unclaimed(now),
-                _head_of_chat(),
-            )
-            .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
-            .limit(limit)
-        )
-        if is_postgres(self._engine):
-            stmt = stmt.with_for_update(skip_locked=True, of=Outbox)
-        return stmt
-
-    def _admit(self, session: Session, row: Outbox, now: datetime) -> _Claim | None:
-        """Lease `row` if it may go now, else move it to when it may: deferred, never dropped."""
+    def _admit(self, row: Outbox, now: datetime) -> tuple[Outgoing, datetime]:
+        """The message `row` describes and when the rate limits let it go."""
         transport = self._transports.get(row.platform)
         if transport is None:
             raise Unsendable(f"no transport for platform {row.platform!r}")
         message = to_outgoing(row)
-        slot = self._limiter.next_slot(
-            row.platform, row.chat_id, cap=transport.max_per_second, now=now
-        )
-        if slot > now:
-            session.exec(
-                update(Outbox)
-                .where(col(Outbox.id) == row.id, Outbox.status == PENDING, _unclaimed(now))
-                .values(next_attempt_at=slot)
-            )
-            return None
-        lease = now + self._lease
-        taken = session.exec(
-            update(Outbox)
-            .where(col(Outbox.id) == row.id, Outbox.status == PENDING, _unclaimed(now))
-            .values(claimed_until=lease)
-        )
-        if taken.rowcount != 1:
-            return None  # another worker got there first
-        self._limiter.take(row.platform, row.chat_id, now)
-        assert row.id is not None
-        return _Claim(row.id, message, lease, row.attempts, dict(row.payload))
+        cap = transport.max_per_second
+        return message, self._limiter.next_slot(row.platform, row.chat_id, cap=cap, now=now)
 
-    async def _deliver(self, claim: _Claim, sending: asyncio.Semaphore) -> None:
-        """Send one claimed row, outside any transaction, and record how it went."""
+    def _take_leases(
+        self, session: Session, admitted: list[tuple[Outbox, Outgoing]], now: datetime
+    ) -> list[_Claim]:
+        """Lease the admitted rows in one statement; the claims for those still unclaimed."""
+        if not admitted:
+            return []
+        lease = now + self._lease
+        ids = [row.id for row, _ in admitted]
+        params = {"now": now, "lease": lease}
+        if self._sql.lease_returns_ids:
+            taken = set(session.scalars(self._sql.lease, {"ids": ids, **params}))
+        else:
+            taken = {
+                i
+                for i in ids
+                if session.execute(self._sql.lease, {"ids": [i], **params}).rowcount  # type: ignore[attr-defined]
+            }
+        # a row another worker got first was still counted by the limiter: paced a bit early
+        return [
+            _Claim(row.id, message, lease, row.attempts, dict(row.payload))
+            for row, message in admitted
+            if row.id is not None and row.id in taken
+        ]
+
+    async def _send_all(self, claims: list[_Claim]) -> None:
+        """Send the claims, at most `concurrency` at once, recording results as they come."""
+        recorder = Recorder(self._engine, len(claims), self._window)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def send(claim: _Claim) -> None:
+            async with gate:
+                result = await self._send(claim)
+            # decided here on the loop, so a seeded RNG gives the same jitter in the same order
+            recorder.add(self._outcome(claim, result))
+
+        try:
+            await asyncio.gather(recorder.run(), *(send(claim) for claim in claims))
+        except asyncio.CancelledError:
+            # what the platform accepted must not go again after a restart: record it now
+            with contextlib.suppress(Exception):  # logged row by row; the cancel goes on
+                record(self._engine, recorder.take())
+            raise
+        recorder.raise_first_error()
+
+    async def _send(self, claim: _Claim) -> str | DeliveryError:
+        """Send one claimed row, outside any transaction: its message id, or the error."""
         transport = self._transports[claim.message.platform]
         try:
-            async with sending:
-                message_id = await transport.send(claim.message)
+            return await transport.send(claim.message)
         except DeliveryError as exc:
-            error = exc
+            return exc
         except Exception as exc:  # a transport bug or a network fault: transient
             log.warning(
                 "outbox row %s: unexpected %s, will retry", claim.row_id, type(exc).__name__
             )
-            error = DeliveryError(f"unexpected {type(exc).__name__}")
-        else:
-            await asyncio.to_thread(self._record_sent, claim, message_id)
-            return
-        # decided here on the loop, so a seeded RNG gives the same jitter in the same order
-        changes = self._after_error(claim, error)
-        await asyncio.to_thread(self._record_error, claim, changes)
+            return DeliveryError(f"unexpected {type(exc).__name__}")
 
-    def _record_sent(self, claim: _Claim, message_id: str) -> None:
-        now = self._clock.now()
-        with transaction(self._engine) as session:
-            # sent is true whoever holds the lease now, so no lease check here
-            session.exec(
-                update(Outbox)
-                .where(col(Outbox.id) == claim.row_id, Outbox.status == PENDING)
-                .values(
-                    status=SENT,
-                    sent_at=now,
-                    platform_message_id=str(message_id)[:64],
-                    claimed_until=None,
-                    last_error=None,
-                )
-            )
+    def _outcome(self, claim: _Claim, result: str | DeliveryError) -> Outcome:
+        """What to record for a finished send."""
+        at = self._clock.now()
+        if isinstance(result, DeliveryError):
+            return Errored(claim.row_id, claim.lease, self._after_error(claim, result, at))
+        return Sent(claim.row_id, str(result), at)
 
-    def _after_error(self, claim: _Claim, error: DeliveryError) -> dict[str, Any]:
+    def _after_error(self, claim: _Claim, error: DeliveryError, at: datetime) -> dict[str, Any]:
         """The row's new state: failed for good, or due again later."""
         throttled = claim.payload.get(THROTTLED, 0)
         throttled = throttled if isinstance(throttled, int) else 0
         retry = self._retry.after(
-            error,
-            attempts=claim.attempts,
-            throttled=throttled,
-            now=self._clock.now(),
-            rng=self._rng,
+            error, attempts=claim.attempts, throttled=throttled, now=at, rng=self._rng
         )
         changes: dict[str, Any] = {"attempts": retry.attempts, "last_error": retry.reason}
         if retry.give_up:
+            log.warning("outbox row %s failed: %s", claim.row_id, retry.reason)
             changes["status"] = FAILED
         else:
             changes["next_attempt_at"] = retry.at
         if retry.throttled != throttled:
             changes["payload"] = {**claim.payload, THROTTLED: retry.throttled}
         return changes
-
-    def _record_error(self, claim: _Claim, changes: dict[str, Any]) -> None:
-        if changes.get("status") == FAILED:
-            log.warning("outbox row %s failed: %s", claim.row_id, changes["last_error"])
-        with transaction(self._engine) as session:
-            _finish(session, claim.row_id, col(Outbox.claimed_until) == claim.lease, **changes)

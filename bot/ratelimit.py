@@ -30,6 +30,7 @@ class RateLimiter:
         self._window_seconds = window
         self._last: dict[tuple[str, str], datetime] = {}
         self._recent: dict[str, deque[datetime]] = {}
+        self._sweep_above = _SWEEP_EVERY  # doubles while the chats are all still recent
 
     def next_slot(self, platform: str, chat_id: str, *, cap: float, now: datetime) -> datetime:
         """The earliest time a message to this chat may go; `now` when it may go at once."""
@@ -48,7 +49,7 @@ class RateLimiter:
         """Count a message to this chat as going out at `now`."""
         self._last[(platform, chat_id)] = now
         self._recent.setdefault(platform, deque()).append(now)
-        if len(self._last) > _SWEEP_EVERY:
+        if len(self._last) > self._sweep_above:
             self._sweep(now)
 
     def _pruned(self, platform: str, now: datetime) -> deque[datetime]:
@@ -61,6 +62,8 @@ class RateLimiter:
         self._last = {
             chat: last for chat, last in self._last.items() if last + self._interval > now
         }
+        # a sweep that frees little is not repeated at every take: amortised O(1) a take
+        self._sweep_above = max(_SWEEP_EVERY, 2 * len(self._last))
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.messages import Attachment, Choice
+from bot.messages import Attachment, Choice, Outgoing
 from bot.outbox import enqueue
 from bot.outbox_worker import OutboxWorker
 from bot.ratelimit import Backoff
@@ -449,3 +449,149 @@ def test_enqueue_refuses_a_naive_time(engine: Engine) -> None:
         enqueue(
             session, key="k", platform="console", chat_id="c1", text="t", now=datetime(2026, 1, 1)
         )
+
+
+class TakeoverTransport(RecordingTransport):
+    """While a send to `chat_id` is in flight, a successor takes that row's lease over."""
+
+    def __init__(self, engine: Engine, clock: ManualClock, chat_id: str, lease: datetime) -> None:
+        super().__init__(clock=clock)
+        self._engine, self._chat_id, self._lease = engine, chat_id, lease
+
+    async def send(self, message: Outgoing) -> str:
+        if message.chat_id == self._chat_id:
+            with transaction(self._engine) as session:
+                session.exec(
+                    update(Outbox)
+                    .where(col(Outbox.idempotency_key) == message.idempotency_key)
+                    .values(claimed_until=self._lease)
+                )
+        return await super().send(message)
+
+
+def test_a_pass_records_every_result_but_leaves_a_row_whose_lease_was_taken_over(
+    engine: Engine, clock: ManualClock
+) -> None:
+    successor_lease = clock.now() + 120 * SECOND
+    transport = TakeoverTransport(engine, clock, "c1", successor_lease)
+    transport.fail_next(1, DeliveryError("timed out"), chat_id="c1")
+    taken_over = queue(engine, clock, "msg:1:ack", chat_id="c1")
+    others = [queue(engine, clock, f"msg:{n}:ack", chat_id=f"c{n}") for n in range(2, 6)]
+    worker = worker_for(engine, clock, transport)
+
+    assert asyncio.run(worker.deliver_due()) == 5
+
+    stored = row(engine, taken_over)
+    assert (stored.status, stored.attempts, stored.last_error) == ("pending", 0, None)
+    assert stored.claimed_until == successor_lease  # the successor's state, not our retry
+    assert stored.next_attempt_at == clock.now()
+    assert [row(engine, r).status for r in others] == ["sent"] * 4
+    assert {row(engine, r).platform_message_id for r in others} == {"1", "2", "3", "4"}
+
+
+class PoisonTransport(RecordingTransport):
+    """Answers sends to `chat_id` with a platform message id the database will refuse."""
+
+    def __init__(self, clock: ManualClock, chat_id: str) -> None:
+        super().__init__(clock=clock)
+        self._chat_id = chat_id
+
+    async def send(self, message: Outgoing) -> str:
+        message_id = await super().send(message)
+        return "poison" if message.chat_id == self._chat_id else message_id
+
+
+def test_one_row_the_database_refuses_does_not_lose_the_others_results(
+    engine: Engine, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse_poison(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "poison" in repr(params):
+            raise RuntimeError("refused")
+
+    transport = PoisonTransport(clock, "c2")
+    ids = [queue(engine, clock, f"msg:{n}:ack", chat_id=f"c{n}") for n in range(1, 5)]
+    worker = worker_for(engine, clock, transport, lease_seconds=60)
+    event.listen(engine, "before_cursor_execute", refuse_poison)
+    try:
+        with pytest.raises(Exception, match="refused"):
+            asyncio.run(worker.deliver_due())
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_poison)
+
+    assert [row(engine, r).status for r in ids] == ["sent", "pending", "sent", "sent"]
+    assert row(engine, ids[1]).claimed_until == clock.now() + 60 * SECOND
+    assert f"outbox row {ids[1]}: result not recorded (RuntimeError)" in caplog.text
+    clock.advance(61 * SECOND)  # the lease runs out and the row goes again: at least once
+    assert drain(worker) == 1
+    assert row(engine, ids[1]).status == "sent"
+
+
+class InFlightTransport(RecordingTransport):
+    """Counts how many sends are in flight at once."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock=clock, max_per_second=1000)
+        self.in_flight = self.most = 0
+
+    async def send(self, message: Outgoing) -> str:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.005)
+            return await super().send(message)
+        finally:
+            self.in_flight -= 1
+
+
+def test_sends_to_different_chats_overlap_but_never_beyond_the_concurrency_setting(
+    engine: Engine, clock: ManualClock
+) -> None:
+    transport = InFlightTransport(clock)
+    for n in range(20):
+        queue(engine, clock, f"msg:{n}:ack", chat_id=f"c{n}")
+    worker = worker_for(engine, clock, transport, concurrency=4)
+
+    assert drain(worker) == 20
+
+    assert transport.most == 4
+    assert sorted(transport.texts()) == sorted(f"text of msg:{n}:ack" for n in range(20))
+
+
+def test_a_burst_of_commits_and_notifies_is_delivered_in_a_few_passes(
+    engine: Engine, clock: ManualClock
+) -> None:
+    transport = RecordingTransport(max_per_second=1000, clock=clock)
+    worker = worker_for(engine, clock, transport, poll_interval=30, batch_window=0.2)
+    passes: list[str] = []
+
+    def count_claims(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if (
+            statement.lstrip().startswith("SELECT")
+            and "ORDER BY outbox.next_attempt_at" in statement
+        ):
+            passes.append(statement)
+
+    def burst() -> None:
+        for n in range(200):  # as the dispatcher does: commit, then notify
+            queue(engine, clock, f"msg:{n}:ack", chat_id=f"c{n}")
+            worker.notify()
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(0.1)  # the first pass found nothing: idle for up to 30 s
+        event.listen(engine, "before_cursor_execute", count_claims)
+        await asyncio.to_thread(burst)
+        for _ in range(500):
+            if len(transport.sent) == 200:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, timeout=2)
+        event.remove(engine, "before_cursor_execute", count_claims)
+
+    asyncio.run(scenario())
+    assert len(transport.sent) == 200
+    assert len({d.message.idempotency_key for d in transport.sent}) == 200
+    assert {r.status for r in rows(engine)} == {"sent"}
+    assert len(passes) <= 20, len(passes)  # one a notify would be 200
