@@ -9,6 +9,7 @@ answer was lost, or a restart between sending and recording, is sent again by th
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands import is_command
+from bot.dispatch import KIND_COMMANDS
 from bot.messages import Choice, Outgoing, OutgoingDocument
 from bot.transports.base import DeliveryError
 
@@ -43,6 +46,24 @@ SECTION_CHARS = 2_900  # a section block holds at most 3,000
 BUTTON_LABEL = 75
 REMEMBERED_KEYS = 4_096
 CUT_NOTE = "\n[… cut short: Slack messages hold at most 40,000 characters]"
+
+
+SLASH_COMMAND = "/boundary"  # the one slash command the manifest installs
+_COMMAND_WORD = re.compile(r"(?<![\w/.:])/([a-z_]+)\b")
+
+
+def slack_words(text: str) -> str:
+    """Commands named the Telegram way (`/fyi`) as Slack users type them (`/boundary fyi`)."""
+
+    def spoken(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "start":
+            return f"{SLASH_COMMAND} join"
+        if name in KIND_COMMANDS or is_command(name):
+            return f"{SLASH_COMMAND} {name}"
+        return match.group(0)
+
+    return _COMMAND_WORD.sub(spoken, text)
 
 
 def escape(text: str) -> str:
@@ -167,12 +188,12 @@ class SlackSender:
         return sent.ts
 
     async def _post_text(self, message: Outgoing) -> str:
-        text = escape(fit(message.text))
+        text = escape(fit(slack_words(message.text)))
         kwargs: dict[str, Any] = {"channel": message.chat_id, "text": text}
         if message.choices:
             kwargs["blocks"] = choice_blocks(text, message.choices)
         elif message.extra.get("layout") == "sections":
-            kwargs["blocks"] = section_blocks(fit(message.text))
+            kwargs["blocks"] = section_blocks(fit(slack_words(message.text)))
         if message.reply_to:
             kwargs["thread_ts"] = message.reply_to
         response = await self._call("chat_postMessage", **kwargs)
@@ -195,11 +216,13 @@ class SlackSender:
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
         """A message only `user` sees, in `channel`."""
-        await self._call("chat_postEphemeral", channel=channel, user=user, text=escape(fit(text)))
+        text = escape(fit(slack_words(text)))
+        await self._call("chat_postEphemeral", channel=channel, user=user, text=text)
 
     async def post(self, *, channel: str, text: str) -> str:
         """A plain message, not from the outbox (a stranger's answer)."""
-        response = await self._call("chat_postMessage", channel=channel, text=escape(fit(text)))
+        text = escape(fit(slack_words(text)))
+        response = await self._call("chat_postMessage", channel=channel, text=text)
         return str(response.get("ts") or "")
 
     async def dm_channel(self, user_id: str) -> str:

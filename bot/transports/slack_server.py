@@ -26,13 +26,13 @@ from bot.dispatch import Handled
 from bot.messages import Inbound
 from bot.transports.base import DeliveryError
 from bot.transports.slack_home import home_view
-from bot.transports.slack_send import SlackSender
+from bot.transports.slack_send import SLASH_COMMAND, SlackSender
 from bot.transports.slack_translate import action_inbound, command_inbound, message_inbound
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-COMMAND = "/boundary"
+COMMAND = SLASH_COMMAND
 ELSEWHERE_ACK = "I've answered in our direct messages."
 REMEMBERED_EVENTS = 2_048
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"

@@ -113,6 +113,24 @@ def test_a_digest_is_laid_out_as_block_kit_sections_under_a_header() -> None:
     with_slack(scenario)
 
 
+def test_commands_in_the_bots_texts_are_named_as_slack_users_type_them() -> None:
+    text = (
+        "Send updates with /fyi and questions with /ask; /client Alex shows more.\n"
+        "Or send me: /start abc123 — https://t.me/boundary_bot?start=abc123 and/or /unknown"
+    )
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await platform.send(message(text))
+        assert slack.of("chat.postMessage")[0]["text"] == (
+            "Send updates with /boundary fyi and questions with /boundary ask; "
+            "/boundary client Alex shows more.\n"
+            "Or send me: /boundary join abc123 — https://t.me/boundary_bot?start=abc123 "
+            "and/or /unknown"
+        )
+
+    with_slack(scenario)
+
+
 def test_the_same_outbox_key_is_not_posted_twice() -> None:
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
         first = await platform.send(message(key="msg:1:fwd"))

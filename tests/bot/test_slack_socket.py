@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Secret, Settings, SlackSettings
 from bot.dispatch import STRANGER_LINE
 from bot.transports.slack import SlackPlatform
+from bot.transports.slack_send import slack_words
 from tests.fake_slack import APP_TOKEN, BOT_TOKEN, MELODY, FakeSlack
 
 
@@ -69,7 +70,7 @@ def test_socket_mode_receives_events_and_commands_and_acknowledges_them(
             body = {"type": "event_callback", "event_id": "Ev1", "event": event}
             await slack.push(envelope(1, "events_api", body))
             await acked(slack, "env-1")
-            assert [a["text"] for a in slack.of("chat.postMessage")] == [STRANGER_LINE]
+            assert [a["text"] for a in slack.of("chat.postMessage")] == [slack_words(STRANGER_LINE)]
 
             command = {"command": "/boundary", "text": "reply_within 2d", "user_id": "UMELODY"}
             command.update(channel_id="DMELODY", trigger_id="t.1")

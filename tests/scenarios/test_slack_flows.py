@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.clock import ManualClock
 from bot.store.db import make_engine
 from bot.store.models import Message
+from bot.transports.slack_send import slack_words
 from tests.fake_slack import BOT_TOKEN, MELODY_USER, SIGNING_SECRET, SlackWorld, slack_world
 from tests.harness import Harness
 
@@ -51,7 +52,9 @@ def test_invite_join_and_an_open_door_update_kept_for_the_digest(
         await world.deliver()
         (welcome,) = world.seen(ALEX)
         assert welcome.startswith("Welcome, Alex!")
-        assert world.seen(MELODY_USER) == ["Alex joined on slack. /client Alex shows more."]
+        assert world.seen(MELODY_USER) == [
+            "Alex joined on slack. /boundary client Alex shows more."
+        ]
 
         assert await world.dm(ALEX, "I wrote my first poem & it's <good>") == 200
         await world.deliver()
@@ -148,7 +151,8 @@ def test_slack_commands_get_the_same_answers_as_telegram(db_url: str, clock: Man
             await world.deliver()
         return world.seen(MELODY_USER)
 
-    assert run(db_url, clock, scenario) == on_telegram
+    # The same answers, with commands named as Slack users type them.
+    assert run(db_url, clock, scenario) == [slack_words(text) for text in on_telegram]
 
 
 def test_no_message_text_token_or_signing_secret_reaches_the_logs(
