@@ -23,7 +23,8 @@ from bot.dispatch import Dispatcher
 from bot.messages import Inbound
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
-from bot.store.models import Client, Coach, Identity, Outbox
+from bot.store.models import Outbox
+from tests.bot.factories import seed_practice
 
 CLIENTS = 200
 TEXTS = [
@@ -38,40 +39,21 @@ TEXTS = [
 
 def seed(url: str) -> None:
     """A coach (Mon-Fri 09:00-17:00, London) with CLIENTS clients in mixed modes."""
-    engine = make_engine(url)
-    now = datetime(2026, 11, 23, 8, tzinfo=UTC)
-    with Session(engine) as session:
-        coach = Coach(
-            key="melody",
-            name="Melody",
-            created_at=now,
-            policy={
-                "timezone": "Europe/London",
-                "hours": "mon-fri 09:00-17:00",
-                "reply_within": "24h",
-                "default_mode": "open_door",
-            },
-        )
-        session.add(coach)
-        session.flush()
-        session.add(Identity(platform="telegram", user_id="1", chat_id="1", coach_id=coach.id))
-        modes = ["open_door", "specific", "sessions_only"]
-        for n in range(CLIENTS):
-            client = Client(
-                coach_id=coach.id or 0,
-                name=f"Client{n}",
-                mode=modes[n % 3],
-                created_at=now,
-                next_session=now + timedelta(days=10),
-            )
-            session.add(client)
-            session.flush()
-            uid = str(1000 + n)
-            session.add(
-                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
-            )
-        session.commit()
-    engine.dispose()
+    seed_practice(
+        url,
+        clients=CLIENTS,
+        first_user_id=1000,
+        policy={
+            "timezone": "Europe/London",
+            "hours": "mon-fri 09:00-17:00",
+            "reply_within": "24h",
+            "default_mode": "open_door",
+        },
+        modes=("open_door", "specific", "sessions_only"),
+        coach_user_id="1",
+        coach_chat=True,
+        next_session=datetime(2026, 12, 3, 8, tzinfo=UTC),
+    )
 
 
 def inbound_stream(count: int, worker: int, seed_value: int = 7) -> list[Inbound]:

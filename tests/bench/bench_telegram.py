@@ -20,14 +20,10 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import Session
-
-from bot.store.db import make_engine
 from bot.store.migrate import upgrade
-from bot.store.models import Client, Coach, Identity
+from tests.bot.factories import seed_practice
 from tests.fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,22 +34,7 @@ RAISED_CAP = 10_000.0
 def seed(url: str, clients: int) -> None:
     """A coach and `clients` joined clients in open_door mode (FYI goes to the digest)."""
     upgrade(url)
-    engine = make_engine(url)
-    now = datetime(2026, 11, 23, tzinfo=UTC)
-    with Session(engine) as session:
-        coach = Coach(key="melody", name="Melody", telegram_user_id="100", created_at=now)
-        session.add(coach)
-        session.flush()
-        for n in range(clients):
-            client = Client(coach_id=coach.id or 0, name=f"C{n}", mode="open_door", created_at=now)
-            session.add(client)
-            session.flush()
-            uid = str(FIRST_CLIENT + n)
-            session.add(
-                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
-            )
-        session.commit()
-    engine.dispose()
+    seed_practice(url, clients=clients, first_user_id=FIRST_CLIENT)
 
 
 async def measure(args: list[str], clients: int) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.store.db import make_engine
 from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise, Timer
 
 MON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # the `clock` fixture's start, a Monday
@@ -128,3 +129,58 @@ def timers(engine: Engine, kind: str | None = None) -> list[Timer]:
 def key_counts(engine: Engine) -> Counter[str]:
     """How many outbox rows each idempotency key has (every one should be 1)."""
     return Counter(row.idempotency_key for row in outbox_rows(engine))
+
+
+def seed_practice(
+    url: str,
+    *,
+    clients: int,
+    first_user_id: int,
+    policy: dict[str, Any] | None = None,
+    modes: tuple[str, ...] = ("open_door",),
+    coach_user_id: str = "100",
+    coach_chat: bool = False,
+    next_session: datetime | None = None,
+) -> None:
+    """Coach `melody` and `clients` joined Telegram clients (user ids from `first_user_id`).
+
+    `coach_chat` also gives the coach a Telegram identity; leave it off when the bot's own
+    config sync creates it. Client modes cycle through `modes`.
+    """
+    engine = make_engine(url)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    with Session(engine) as session:
+        coach = Coach(
+            key="melody",
+            name="Melody",
+            telegram_user_id=coach_user_id,
+            created_at=now,
+            policy=policy or {},
+        )
+        session.add(coach)
+        session.flush()
+        if coach_chat:
+            session.add(
+                Identity(
+                    platform="telegram",
+                    user_id=coach_user_id,
+                    chat_id=coach_user_id,
+                    coach_id=coach.id,
+                )
+            )
+        for n in range(clients):
+            client = Client(
+                coach_id=coach.id or 0,
+                name=f"Client{n}",
+                mode=modes[n % len(modes)],
+                created_at=now,
+                next_session=next_session,
+            )
+            session.add(client)
+            session.flush()
+            uid = str(first_user_id + n)
+            session.add(
+                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
+            )
+        session.commit()
+    engine.dispose()

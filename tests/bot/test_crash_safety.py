@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from bot.store.db import make_engine
-from bot.store.models import Client, Coach, Identity, Message, Outbox, ProcessedEvent
+from bot.store.models import Message, Outbox, ProcessedEvent
+from tests.bot.factories import seed_practice
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 8
@@ -48,30 +49,12 @@ def write_events(path: Path) -> None:
 
 def seed_clients(url: str) -> None:
     """The coach comes from the child's config; the clients are already joined."""
-    engine = make_engine(url)
-    now = datetime(2026, 11, 23, tzinfo=UTC)
-    with Session(engine) as session:
-        coach = Coach(
-            key="melody",
-            name="Melody",
-            telegram_user_id="100",
-            created_at=now,
-            policy={"timezone": "Europe/London", "hours": "mon-sun 00:00-24:00"},
-        )
-        session.add(coach)
-        session.flush()
-        for n in range(CLIENTS):
-            client = Client(
-                coach_id=coach.id or 0, name=f"Client{n}", mode="open_door", created_at=now
-            )
-            session.add(client)
-            session.flush()
-            uid = str(200 + n)
-            session.add(
-                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
-            )
-        session.commit()
-    engine.dispose()
+    seed_practice(
+        url,
+        clients=CLIENTS,
+        first_user_id=200,
+        policy={"timezone": "Europe/London", "hours": "mon-sun 00:00-24:00"},
+    )
 
 
 def start_child(url: str, events: Path, folder: Path) -> subprocess.Popen[str]:

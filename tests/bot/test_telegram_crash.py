@@ -19,13 +19,13 @@ import re
 import signal
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, func, select
 
 from bot.store.db import make_engine
-from bot.store.models import Client, Coach, Identity, Message, Outbox, ProcessedEvent
+from bot.store.models import Message, Outbox, ProcessedEvent
+from tests.bot.factories import seed_practice
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,22 +46,7 @@ KILLS = [
 
 def seed_clients(url: str) -> None:
     """The coach (from the child's config) and clients who have joined already."""
-    engine = make_engine(url)
-    now = datetime(2026, 11, 23, tzinfo=UTC)
-    with Session(engine) as session:
-        coach = Coach(key="melody", name="Melody", telegram_user_id="100", created_at=now)
-        session.add(coach)
-        session.flush()
-        for n in range(CLIENTS):
-            client = Client(coach_id=coach.id or 0, name=f"C{n}", mode="open_door", created_at=now)
-            session.add(client)
-            session.flush()
-            uid = str(200 + n)
-            session.add(
-                Identity(platform="telegram", user_id=uid, chat_id=uid, client_id=client.id)
-            )
-        session.commit()
-    engine.dispose()
+    seed_practice(url, clients=CLIENTS, first_user_id=200)
 
 
 def queue_stream(fake: FakeTelegram) -> dict[int, int]:
