@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from bot.store.models import Client, Coach, Identity
+from bot.store.models import Client, Identity
 
 _COACH_CHATS = (
     select(Identity).where(Identity.coach_id == bindparam("coach")).order_by(col(Identity.id))
@@ -49,11 +49,3 @@ def client_by_name(session: Session, coach_id: int, name: str) -> Client | None:
         if client.name.casefold() == name.casefold():
             return client
     return None
-
-
-def coach_by_id(session: Session, coach_id: int) -> Coach:
-    """The coach with this id (it must exist)."""
-    coach = session.get(Coach, coach_id)
-    if coach is None:
-        raise LookupError(f"no coach {coach_id}")
-    return coach
