@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from bot import coach_texts, outbox, schedule
+from bot import coach_texts, outbox, schedule, undecided
 from bot.messages import Attachment, Choice, Inbound
 from bot.store.models import Client, Coach, Message, Promise
 from bot.store.policy import contract_for
@@ -75,6 +75,7 @@ class _Job:
     contract: Contract
     now: datetime
     client_chat: tuple[str, str] | None
+    late: bool = False  # decided by the grace timer, not by the client: say why
 
 
 def receive(
@@ -137,6 +138,8 @@ def apply_decision(job: _Job, kind: Kind | None) -> Decision:
         _promise(job, decision.reply_by)
     if isinstance(decision, Queue):
         _queue(job, decision)
+    if isinstance(decision, AskKind):
+        undecided.plan(job.session, message=message, now=job.now)
     _to_client(job, decision)
     return decision
 
@@ -177,12 +180,15 @@ def _to_client(job: _Job, decision: Decision) -> None:
             Choice(label, f"{CHOICE_PREFIX}:{job.message.id}:{kind.value}")
             for label, kind in decision.choices
         )
+    text = decision.reply
+    if job.late:
+        text = f"{undecided.why_line(decision.kind, decision.action)} {text}"
     outbox.enqueue(
         job.session,
         key=f"msg:{job.message.id}:ack:{decision.action}",
         platform=chat[0],
         chat_id=chat[1],
-        text=decision.reply,
+        text=text,
         now=job.now,
         choices=choices,
         fresh=True,
@@ -251,3 +257,17 @@ def answer_choice(
     job = _Job(session, message, client, coach, contract_for(session, client), now, None)
     apply_decision(job, parsed[1])
     return None
+
+
+def decide_late(
+    session: Session,
+    *,
+    message: Message,
+    client: Client,
+    coach: Coach,
+    kind: Kind | None,
+    now: datetime,
+) -> Decision:
+    """Decide a message whose kind the client never picked, as of `now`, telling them why."""
+    job = _Job(session, message, client, coach, contract_for(session, client), now, None, late=True)
+    return apply_decision(job, kind)

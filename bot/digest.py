@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row, Text, type_coerce, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from bot.coach_texts import KIND_LABELS
 from bot.local_times import LocalTimes
@@ -27,6 +27,7 @@ PREVIEW_CHARS = 300  # longer texts are cut, with a pointer to /show N for the r
 PARKED_WINDOW = timedelta(hours=48)
 REASON_CHARS = 200
 SECTIONS = ("overdue", "waiting", "updates", "former", "parked", "failed")
+URGENT_MARK = "🚨 URGENT · "
 MARK_CHUNK = 2000  # ids per UPDATE when marking what a digest showed
 
 #: What the update sections read: columns, not whole rows (a busy coach has thousands);
@@ -74,11 +75,16 @@ class Entry:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A message waiting for the coach's reply; `queued_until` if it is not delivered yet."""
+    """A message waiting for the coach's reply; `queued_until` if it is not delivered yet.
+
+    `urgent` marks a message that may signal a crisis; one without a reply promise waits from
+    the moment it came (`reply_by` is its arrival) until the coach replies to that client.
+    """
 
     entry: Entry
     reply_by: datetime
     queued_until: datetime | None = None
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,8 @@ def _attachments(raw: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]
 
 def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None:
     """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
-    waiting = _waiting(session, coach, now)
+    promised = _waiting(session, coach, now)
+    urgent = _urgent_unanswered(session, coach, now)
     news = _news(session, coach, now)
     updates = [row for row in news if not row[_FORMER]]
     former = [row for row in news if row[_FORMER]]
@@ -201,8 +208,8 @@ def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None
         coach=coach.name,
         zone=coach_policy(session, coach).timezone,
         at=now,
-        overdue=tuple(w for w in waiting if w.reply_by < now),
-        waiting=tuple(w for w in waiting if w.reply_by >= now),
+        overdue=_urgent_first(w for w in promised if w.reply_by < now),
+        waiting=(*urgent, *_urgent_first(w for w in promised if w.reply_by >= now)),
         updates=_group(updates),
         former=_group(former),
         parked=_parked(session, coach, now),
@@ -223,6 +230,38 @@ def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None
     return content
 
 
+def _urgent_first(items: Iterable[Waiting]) -> tuple[Waiting, ...]:
+    """Urgent messages at the top, each group in its own order (soonest reply-by first)."""
+    ordered = list(items)
+    return tuple(w for w in ordered if w.urgent) + tuple(w for w in ordered if not w.urgent)
+
+
+def _urgent_unanswered(session: Session, coach: Coach, now: datetime) -> tuple[Waiting, ...]:
+    """Urgent messages (no reply promise) the coach has not replied to since, oldest first."""
+    promised = select(Promise.message_id)
+    rows = session.exec(
+        select(Message, Client)
+        .join(Client, col(Client.id) == Message.client_id)
+        .where(Message.coach_id == coach.id, Message.decision == "urgent")
+        .where(col(Message.received_at) <= now, col(Message.id).not_in(promised))
+        .order_by(col(Message.received_at), col(Message.id))
+    ).all()
+    if not rows:
+        return ()
+    replies = session.exec(
+        select(Outbox.client_id, func.max(Outbox.created_at))
+        .where(col(Outbox.client_id).in_({client.id for _, client in rows}))
+        .where(col(Outbox.idempotency_key).like("%:relay"))
+        .group_by(col(Outbox.client_id))
+    ).all()
+    last_reply = dict(replies)
+    return tuple(
+        Waiting(entry=_entry(message, client), reply_by=message.received_at, urgent=True)
+        for message, client in rows
+        if last_reply.get(client.id) is None or last_reply[client.id] < message.received_at
+    )
+
+
 def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
     rows = session.exec(
         select(Promise, Message, Client)
@@ -239,6 +278,7 @@ def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
             queued_until=message.release_at
             if message.decision == "queue" and message.delivered_at is None
             else None,
+            urgent=message.decision == "urgent",
         )
         for promise, message, client in rows
     ]
@@ -348,8 +388,12 @@ def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: b
     lines = [f"{title} ({len(items)})"]
     for item in items:
         due = format_local(item.reply_by, digest.zone, digest.at)
-        head = f"• {item.entry.client} · {_label(item.entry.kind)} · "
-        head += f"{'was due' if overdue else 'reply by'} {due}"
+        head = f"• {URGENT_MARK if item.urgent else ''}{item.entry.client} · "
+        head += f"{_label(item.entry.kind)} · "
+        if item.urgent and item.reply_by == item.entry.received_at:
+            head += f"sent {due}, not answered yet"
+        else:
+            head += f"{'was due' if overdue else 'reply by'} {due}"
         if item.queued_until is not None:
             head += f" · reaches you {format_local(item.queued_until, digest.zone, digest.at)}"
         lines += [head, *_body_lines(item.entry)]

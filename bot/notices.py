@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytz
 from sqlmodel import Session, col, select
 
-from bot import coach_texts, outbox
+from bot import coach_texts, outbox, undecided
 from bot.digest import build_digest, coach_policy, preview, render_text
 from bot.retention import retention
 from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
 from bot.store.policy import coach_setting
 from bot.store.queries import client_chat, coach_chat
+from rules.calendar import BusinessCalendar
 from rules.templates import format_local
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -60,6 +61,20 @@ def setting_or_off(coach: Coach, name: str) -> int | None:
     return coach_setting(coach, name)
 
 
+def works_on(calendar: BusinessCalendar, when: datetime) -> bool:
+    """True when the coach has open time on the local day of `when` (hours, closures, holidays)."""
+    day = when.astimezone(calendar.tz).date()
+    start = calendar.tz.localize(datetime.combine(day, time(0)))
+    end = calendar.tz.localize(datetime.combine(day + timedelta(days=1), time(0)))
+    return any(e > s for s, e in calendar.open_intervals(start, end))
+
+
+def is_former(client: Client, zone: str, now: datetime) -> bool:
+    """True when the client's contract ended before today (the coach's today)."""
+    today = now.astimezone(pytz.timezone(zone)).date()
+    return client.contract_end is not None and client.contract_end < today
+
+
 def _client(session: Session, client_id: int | None) -> Client:
     client = session.get(Client, client_id) if client_id is not None else None
     if client is None:
@@ -93,6 +108,16 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
     if not messages:
         return
     coach = _coach(session, client.coach_id)
+    calendar = coach_policy(session, coach).calendar
+    if not works_on(calendar, now):  # a closure added after the release was planned
+        from bot.schedule import plan_release  # schedule runs these handlers: import late
+
+        opening = calendar.next_open(now)
+        plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
+        for message in messages:
+            message.release_at = opening
+            session.add(message)
+        return
     platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
     text = coach_texts.released(
         client=client.name,
@@ -143,6 +168,8 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
         raise Skip("promise gone")
     if promise.replied_at is not None or promise.reminded_at is not None:
         return
+    if promise.reply_by <= now:  # after downtime: the digest lists it as overdue instead
+        return
     client = _client(session, promise.client_id)
     coach = _coach(session, promise.coach_id)
     message = session.get(Message, promise.message_id)
@@ -184,8 +211,11 @@ def _sent_as(session: Session, message_id: int, platform: str, chat_id: str) -> 
 def digest(session: Session, timer: Timer, now: datetime) -> None:
     """Send the coach's daily digest, if there is anything in it and no newer one is due."""
     coach = _coach(session, timer.coach_id)
-    if coach_policy(session, coach).digest_time is None:
+    policy = coach_policy(session, coach)
+    if policy.digest_time is None:
         return
+    if not coach_setting(coach, "digest_daily") and not works_on(policy.calendar, now):
+        return  # her day off: the next working day's digest gathers what waited
     newer = session.exec(
         select(Timer.id).where(
             Timer.kind == "digest",
@@ -226,8 +256,10 @@ def brief(session: Session, timer: Timer, now: datetime) -> None:
     coach = _coach(session, client.coach_id)
     if not setting_or_off(coach, "brief_hours"):
         return  # turned off after this brief was planned
-    platform, chat_id = _coach_chat(session, coach)
     zone = coach_policy(session, coach).timezone
+    if is_former(client, zone, now):
+        return  # the contract ended: a booked session is no longer prepared for
+    platform, chat_id = _coach_chat(session, coach)
     outbox.enqueue(
         session,
         key=timer.key,
@@ -262,9 +294,15 @@ def brief_text(
         if client.last_session is not None
         else "Since they joined"
     )
-    counts = Counter(m.kind if m.kind in _COUNTED else None for m in sent)
+    urgent = sum(m.decision == "urgent" for m in sent)
+    counts = Counter(m.kind if m.kind in _COUNTED else None for m in sent if m.decision != "urgent")
     kinds = ", ".join(
-        f"{counts[kind]} {_COUNTED[kind][counts[kind] != 1]}" for kind in _COUNTED if counts[kind]
+        ([f"{urgent} urgent"] if urgent else [])
+        + [
+            f"{counts[kind]} {_COUNTED[kind][counts[kind] != 1]}"
+            for kind in _COUNTED
+            if counts[kind]
+        ]
     )
     lines.append(f"{since}: {len(sent)} message{'s' if len(sent) != 1 else ''} — {kinds}.")
     if parked:
@@ -336,4 +374,5 @@ HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {
     "brief": brief,
     "notice": notice,
     "retention": retention,
+    "undecided": undecided.decide_late,
 }

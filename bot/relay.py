@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from bot import outbox
-from bot.store.models import Client, Coach, Outbox, Promise
+from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.queries import client_chat
 
 
-def keep_promises(session: Session, *, client_id: int, now: datetime) -> int:
-    """Mark the client's open reply promises as replied (on time or late); return how many."""
-    promises = session.exec(
-        select(Promise).where(Promise.client_id == client_id, col(Promise.replied_at).is_(None))
-    ).all()
+def keep_promises(
+    session: Session, *, client_id: int, now: datetime, message_ids: Collection[int] | None = None
+) -> int:
+    """Mark answered the client's open promises the coach has seen; return how many.
+
+    With `message_ids` (a reply to a forward) only those messages are answered; without, every
+    message that had reached the coach by `now`. A question still queued keeps its promise.
+    """
+    stmt = (
+        select(Promise)
+        .join(Message, col(Message.id) == Promise.message_id)
+        .where(Promise.client_id == client_id, col(Promise.replied_at).is_(None))
+    )
+    if message_ids is None:
+        stmt = stmt.where(col(Message.delivered_at).is_not(None), col(Message.delivered_at) <= now)
+    else:
+        stmt = stmt.where(col(Promise.message_id).in_(list(message_ids)))
+    promises = session.exec(stmt).all()
     for promise in promises:
         promise.replied_at = now
         promise.on_time = now <= promise.reply_by
@@ -33,8 +46,12 @@ def relay_reply(
     now: datetime,
     key: str,
     copy_from: Sequence[tuple[str, str]] = (),
+    message_ids: Collection[int] | None = None,
 ) -> str:
-    """Send the coach's reply to the client and keep their promises; return the coach's receipt."""
+    """Send the coach's reply to the client, keep the promises it answers; return the receipt.
+
+    `message_ids` are the messages replied to; None answers all the coach has seen by `now`.
+    """
     chat = client_chat(session, client.id or 0)
     if chat is None:
         return f"{client.name} has not joined yet, so there is nowhere to send this."
@@ -50,7 +67,7 @@ def relay_reply(
         coach_id=coach.id,
         client_id=client.id,
     )
-    kept = keep_promises(session, client_id=client.id or 0, now=now)
+    kept = keep_promises(session, client_id=client.id or 0, now=now, message_ids=message_ids)
     receipt = f"Sent to {client.name}."
     if kept:
         receipt += f" ({kept} waiting message{'s' if kept != 1 else ''} answered.)"
@@ -61,6 +78,24 @@ def client_for_forward(
     session: Session, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
 ) -> Client | None:
     """The client whose forwarded (or released) message the coach is replying to."""
+    found = forward_for(
+        session,
+        coach_id=coach_id,
+        platform=platform,
+        chat_id=chat_id,
+        platform_message_id=platform_message_id,
+    )
+    return found[0] if found is not None else None
+
+
+def forward_for(
+    session: Session, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
+) -> tuple[Client, list[int] | None] | None:
+    """The client a coach's reply is for, and the messages it answers (None: all seen so far).
+
+    A forward or reminder names one message; a release names the first of its batch, and the
+    batch is every queued message of the client delivered in that same release.
+    """
     row = session.exec(
         select(Outbox).where(
             Outbox.platform == platform,
@@ -73,4 +108,23 @@ def client_for_forward(
     if row is None or row.client_id is None:
         return None
     client = session.get(Client, row.client_id)
-    return client if client is not None and client.coach_id == coach_id else None
+    if client is None or client.coach_id != coach_id:
+        return None
+    first = session.get(Message, row.message_id) if row.message_id is not None else None
+    if first is None:  # a brief or another row naming no message
+        return client, None
+    return client, _batch(session, first)
+
+
+def _batch(session: Session, first: Message) -> list[int]:
+    """The ids of the messages the coach received together with `first`."""
+    if first.decision != "queue" or first.delivered_at is None:
+        return [first.id or 0]
+    ids = session.exec(
+        select(Message.id).where(
+            Message.client_id == first.client_id,
+            Message.decision == "queue",
+            Message.delivered_at == first.delivered_at,
+        )
+    ).all()
+    return [i for i in ids if i is not None] or [first.id or 0]

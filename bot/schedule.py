@@ -35,6 +35,7 @@ from rules.calendar import BusinessCalendar
 log = logging.getLogger(__name__)
 
 REMINDER_LEAD = timedelta(hours=1)  # open time left before reply-by when the coach is reminded
+BRIEF_LOOKBACK = timedelta(days=14)  # how far before its due time a brief may move
 LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may redo the timer
 
 OnConflict = Literal["nothing", "retime", "rearm"]
@@ -117,7 +118,7 @@ def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
         )
     brief_hours = setting_or_off(coach, "brief_hours")
     if brief_hours:  # 0 would brief at the session itself: off too
-        _ensure_briefs(session, coach, timedelta(hours=brief_hours), now)
+        _ensure_briefs(session, coach, policy.calendar, timedelta(hours=brief_hours), now)
     notice_days = setting_or_off(coach, "notice_days")
     if notice_days is not None:
         _ensure_notices(session, coach, policy.calendar, notice_days, now)
@@ -138,10 +139,14 @@ def local_moment(zone: pytz.BaseTzInfo, day: date, at: time) -> datetime:
     return zone.normalize(zone.localize(datetime.combine(day, at), is_dst=False)).astimezone(UTC)
 
 
-def _ensure_briefs(session: Session, coach: Coach, ahead: timedelta, now: datetime) -> None:
+def _ensure_briefs(
+    session: Session, coach: Coach, calendar: BusinessCalendar, ahead: timedelta, now: datetime
+) -> None:
+    today = now.astimezone(calendar.tz).date()
     clients = session.exec(
         select(Client)
         .where(Client.coach_id == coach.id, col(Client.next_session) > now)
+        .where(or_(col(Client.contract_end).is_(None), col(Client.contract_end) >= today))
         .order_by(col(Client.id))
     ).all()
     for client in clients:
@@ -150,11 +155,47 @@ def _ensure_briefs(session: Session, coach: Coach, ahead: timedelta, now: dateti
             session,
             key=f"brief:{client.id}:{utc_minute(client.next_session)}",
             kind="brief",
-            due_at=client.next_session - ahead,
+            due_at=brief_due(calendar, session_at=client.next_session, ahead=ahead, now=now),
             coach_id=coach.id,
             client_id=client.id,
             on_conflict="retime",
         )
+
+
+def brief_due(
+    calendar: BusinessCalendar, *, session_at: datetime, ahead: timedelta, now: datetime
+) -> datetime:
+    """When a brief reaches the coach: `ahead` of the session, moved into her open time.
+
+    A due time outside her hours moves back to the last open minute before it; if she has no
+    open time between now and then, to the last open minute before the session; if none, at
+    her opening if that is by the session, else the due time stays.
+    """
+    due = session_at - ahead
+    if calendar.is_open(due) and due >= now:
+        return due
+    before_due = _last_open_minute(calendar, max(now, due - BRIEF_LOOKBACK), due)
+    if before_due is not None and before_due >= now:
+        return before_due
+    before_session = _last_open_minute(calendar, max(now, due), session_at)
+    if before_session is not None:
+        return before_session
+    opening = calendar.next_open(due)  # no open time before it: as she opens, not at night
+    return opening if opening <= session_at else due
+
+
+def _last_open_minute(
+    calendar: BusinessCalendar, start: datetime, end: datetime
+) -> datetime | None:
+    """The last open minute in [start, end), or None when the coach is closed all through it."""
+    if end <= start:
+        return None
+    spans = [(max(s, start), min(e, end)) for s, e in calendar.open_intervals(start, end)]
+    spans = [(s, e) for s, e in spans if e > s]
+    if not spans:
+        return None
+    s, e = spans[-1]
+    return max(s, e - timedelta(minutes=1))
 
 
 def _ensure_notices(

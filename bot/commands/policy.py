@@ -19,7 +19,7 @@ from bot.commands.args import (
 from bot.commands.client import availability, set_display_zone
 from bot.commands.registry import Context, Role, words
 from bot.commands.views import billing_words, coach_policy, policy_text
-from bot.store.policy import set_policy_field
+from bot.store.policy import coach_setting, set_policy_field
 from rules.calendar import BusinessCalendar, parse_hours
 from rules.contract import BillingTerms, Policy, ReplyPromise
 from rules.templates import format_local
@@ -29,6 +29,7 @@ ZONE_EXAMPLE = "/timezone Europe/London"
 REPLY_EXAMPLE = "/reply_within 24h"
 HOLIDAYS_EXAMPLE = "/holidays GB"
 DIGEST_EXAMPLE = "/digest 18:00"
+DIGEST_DAYS = {"daily": True, "every": True, "working": False, "workdays": False}
 BILLING_EXAMPLE = "/billing 5 60 GBP 15"
 OFF = {"off", "none", "no"}
 MAX_RATE = Decimal(100_000)
@@ -134,20 +135,41 @@ def next_holiday(calendar: BusinessCalendar, now: datetime) -> str | None:
     return None
 
 
-@REGISTRY.add("digest", roles={Role.COACH}, usage="/digest 18:00|off")
+@REGISTRY.add("digest", roles={Role.COACH}, usage="/digest 18:00 [daily|working]|off")
 def digest(ctx: Context, args: str) -> str:
-    """When your daily digest comes (your time), or off."""
-    text = args.strip()
-    if not text:
+    """When your daily digest comes (your time): on working days, or daily; or off."""
+    parts = words(args)
+    if not parts:
         policy = coach_policy(ctx.session, coach_of(ctx))
         current = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
-        return f"Daily digest: {current}. Change it like this: {DIGEST_EXAMPLE} (or off)"
-    if text.lower() in OFF:
+        days = _digest_days(bool(coach_setting(coach_of(ctx), "digest_daily")))
+        shown_days = f" {days}" if policy.digest_time else ""
+        return (
+            f"Daily digest: {current}{shown_days}. "
+            f"Change it like this: {DIGEST_EXAMPLE} (or daily, or off)"
+        )
+    if len(parts) == 1 and parts[0].lower() in OFF:
         set_field(ctx, "digest", "digest_time", None)
         return "Daily digest off. Updates are still kept; /digest 18:00 turns it back on."
-    at = parse_time(text, DIGEST_EXAMPLE)
+    if len(parts) > 2:
+        raise problem(DIGEST_EXAMPLE + " daily", "give a time, then daily or working")
+    at = parse_time(parts[0], DIGEST_EXAMPLE)
+    daily = bool(coach_setting(coach_of(ctx), "digest_daily"))
+    if len(parts) == 2:
+        every = parts[1].lower()
+        if every not in DIGEST_DAYS:
+            raise problem(DIGEST_EXAMPLE + " daily", f"'{shown(parts[1])}' is not daily or working")
+        daily = DIGEST_DAYS[every]
+        set_field(ctx, "digest", "digest_daily", daily)
     policy = set_field(ctx, "digest", "digest_time", at)
-    return f"Daily digest at {at:%H:%M} ({policy.timezone}), on days when there is something in it."
+    return (
+        f"Daily digest at {at:%H:%M} ({policy.timezone}) {_digest_days(daily)}, "
+        "when there is something in it."
+    )
+
+
+def _digest_days(daily: bool) -> str:
+    return "every day" if daily else "on your working days"
 
 
 @REGISTRY.add("billing", roles={Role.COACH}, usage="/billing 5 60 GBP [15]|off")

@@ -6,7 +6,7 @@ an unknown key is kept and ignored):
     reply_within "24h", digest_time "18:00"|null, default_mode "specific", weekly_quota 0,
     billing {free_minutes, rate (decimal as text), currency, increment_minutes}|null,
     templates {key: text}, crisis_text text|null, crisis_phrases [text],
-    brief_hours 12, notice_days 3.
+    brief_hours 12, notice_days 3, digest_daily false (true: a digest on days off too).
 `Client.overrides` holds the same shape for the Policy fields one client differs in (plus
 coach_name and closures); a missing or null key means "as the coach's policy".
 """
@@ -23,7 +23,7 @@ from rules.calendar import BusinessCalendar
 from rules.contract import BillingTerms, Closure, Mode, Policy, ReplyPromise
 
 #: Settings kept beside the Policy fields for features outside the rules' Policy.
-EXTRA_DEFAULTS: Mapping[str, int] = {"brief_hours": 12, "notice_days": 3}
+EXTRA_DEFAULTS: Mapping[str, int] = {"brief_hours": 12, "notice_days": 3, "digest_daily": False}
 
 #: Fields a coach sets in their policy (coach_name comes from config, closures from rows).
 COACH_FIELDS = (
@@ -40,6 +40,7 @@ COACH_FIELDS = (
     "crisis_phrases",
     "brief_hours",
     "notice_days",
+    "digest_daily",
 )
 
 _ANY_HOURS = "mon 09:00-17:00"  # stands in for the hours when checking another field
@@ -72,6 +73,12 @@ def _count(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
         raise TypeError("a whole number of at least 0")
     return int(raw)
+
+
+def _flag(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise TypeError("true or false")
+    return raw
 
 
 def _digest_from(raw: Any) -> time | None:
@@ -171,6 +178,7 @@ _DECODE: Mapping[str, Callable[[Any], Any]] = {
     "crisis_phrases": _phrases_from,
     "brief_hours": _optional(_count),
     "notice_days": _optional(_count),
+    "digest_daily": _optional(_flag),
 }
 
 _ENCODE: Mapping[str, Callable[[Any], Any]] = {

@@ -150,6 +150,9 @@ def set_policy(engine: Engine, **values: object) -> None:
         coach.policy = {**coach.policy, **values}
 
 
+BRIEF_AT = datetime(2026, 11, 25, 16, 59, tzinfo=UTC)  # the last open minute before 22:00
+
+
 def test_briefs_are_planned_by_default_and_not_at_all_when_turned_off(
     engine: Engine, clock: ManualClock, melody: Coach
 ) -> None:
@@ -158,14 +161,15 @@ def test_briefs_are_planned_by_default_and_not_at_all_when_turned_off(
         alex.next_session = at(2026, 11, 26)
     scheduler = Scheduler(engine, clock)
     scheduler.ensure()
-    assert [t.due_at for t in timers(engine, "brief")] == [at(2026, 11, 25, 22)]
+    # inside her hours: the last open minute before 22:00
+    assert [t.due_at for t in timers(engine, "brief")] == [BRIEF_AT]
 
     set_policy(engine, brief_hours=None)  # what /brief off stores
     with transaction(engine) as session:
         sam = add_client(session, melody, name="Sam", chat_id="201")
         sam.next_session = at(2026, 11, 27)
         ensure_timers(session, clock.now())
-    assert [t.due_at for t in timers(engine, "brief")] == [at(2026, 11, 25, 22)]  # none for Sam
+    assert [t.due_at for t in timers(engine, "brief")] == [BRIEF_AT]  # none for Sam
 
     clock.set(at(2026, 11, 25, 22))
     scheduler.run_due()  # Alex's, planned before briefs were turned off: not sent

@@ -240,12 +240,21 @@ def fyi_from_alex(engine: Engine) -> Callable[[datetime], None]:
     return file
 
 
+def every_day(engine: Engine) -> None:
+    """Melody opts in to a digest on her days off too (/digest 18:00 daily)."""
+    with transaction(engine) as session:
+        coach = session.exec(select(Coach)).one()
+        coach.policy = {**coach.policy, "digest_daily": True}
+        session.add(coach)
+
+
 @pytest.mark.parametrize(
     "start", [at(2026, 10, 22, 23), at(2027, 3, 25, 23)], ids=["october", "march"]
 )
 def test_digest_comes_at_1800_london_time_once_a_day_across_the_clock_change(
     engine: Engine, clock: ManualClock, melody: Coach, start: datetime
 ) -> None:
+    every_day(engine)  # the clocks change on a Sunday
     walk(engine, clock, start, 5, each_noon=fyi_from_alex(engine))
 
     rows = outbox_rows(engine, chat_id=COACH_CHAT)
@@ -328,11 +337,12 @@ def test_pre_session_brief_lists_what_was_sent_and_parked_since_the_last_session
     scheduler = Scheduler(engine, clock)
     scheduler.ensure()
     [timer] = timers(engine, "brief")
-    assert timer.due_at == at(2026, 12, 2, 22)  # 12 hours before
+    # 12 hours before is Wed 22:00, after her hours: the last open minute before it instead
+    assert timer.due_at == at(2026, 12, 2, 16, 59)
 
-    run_at(scheduler, clock, at(2026, 12, 2, 21, 59))
+    run_at(scheduler, clock, at(2026, 12, 2, 16, 58))
     assert sent(engine, "brief") == []
-    run_at(scheduler, clock, at(2026, 12, 2, 22))
+    run_at(scheduler, clock, at(2026, 12, 2, 16, 59))
     [brief] = sent(engine, "brief")
     lines = brief.splitlines()
     assert lines[0] == "Before your session with Alex · Thu 3 Dec, 10:00 GMT"
@@ -347,7 +357,7 @@ def test_pre_session_brief_lists_what_was_sent_and_parked_since_the_last_session
     assert "xxx… (/show " in brief and "x" * 279 not in brief
     with Session(engine) as session:
         parked = session.exec(select(Message).where(Message.decision == "park")).all()
-    assert [m.briefed_at for m in parked] == [None, at(2026, 12, 2, 22)]
+    assert [m.briefed_at for m in parked] == [None, at(2026, 12, 2, 16, 59)]
 
 
 def test_a_brief_for_a_session_that_moved_is_not_sent(

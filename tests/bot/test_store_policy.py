@@ -134,6 +134,7 @@ def test_a_new_coach_has_every_field_at_its_default() -> None:
         "crisis_phrases": [],
         "brief_hours": 12,
         "notice_days": 3,
+        "digest_daily": False,
     }
     assert policy_from_json(default_policy_json(), coach_name="Melody") == Policy("Melody")
 

@@ -119,7 +119,7 @@ def test_public_holidays_name_the_next_one(h: Harness) -> None:
 
 def test_digest_time_and_off(h: Harness) -> None:
     assert h.say("melody", "/digest 07:30") == [
-        "Daily digest at 07:30 (UTC), on days when there is something in it."
+        "Daily digest at 07:30 (UTC) on your working days, when there is something in it."
     ]
     assert policy_from_coach(coach(h), ()).digest_time == time(7, 30)
     h.say("melody", "/digest off")

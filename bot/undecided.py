@@ -1,0 +1,86 @@
+"""Plain text whose kind the client never picked: decided with the contract's default after a grace.
+
+When the rules ask "update or needs a reply?", a timer is planned for the message; if it is still
+undecided when the timer fires, it is decided with the default kind the contract allows, through
+the same path as a pressed button, and the client is told why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.store.models import Client, Coach, Message, Timer
+from rules.contract import ClientMessage, Kind
+
+GRACE = timedelta(hours=2)  # how long the buttons wait before the default kind is applied
+TIMER_KIND = "undecided"
+#: With no choice made, the kind that asks least of the coach comes first.
+DEFAULT_ORDER = (Kind.FYI, Kind.GOALS, Kind.SCHEDULING, Kind.QUESTION)
+_AS = {
+    Kind.FYI: "as an update",
+    Kind.GOALS: "as a goals message",
+    Kind.SCHEDULING: "as a scheduling message",
+    Kind.QUESTION: "as a message that needs a reply",
+}
+SAVE_WORDS = ("save", "session")  # a rules-offered "Save for my session" choice
+
+
+def plan(session: Session, *, message: Message, now: datetime) -> None:
+    """Plan the grace timer of a message whose kind the client is asked for (idempotent)."""
+    from bot.schedule import _put_timer  # schedule runs the timer handlers: import late
+
+    _put_timer(
+        session,
+        key=f"{TIMER_KIND}:{message.id}",
+        kind=TIMER_KIND,
+        due_at=now + GRACE,
+        coach_id=message.coach_id,
+        client_id=message.client_id,
+        ref_id=message.id,
+    )
+
+
+def default_kind(choices: tuple[tuple[str, Kind], ...]) -> Kind | None:
+    """The kind to apply when the client chose none: a 'save' choice, else the least demanding."""
+    for label, kind in choices:
+        if any(word in label.lower() for word in SAVE_WORDS):
+            return kind
+    offered = [kind for _, kind in choices]
+    for kind in DEFAULT_ORDER:
+        if kind in offered:
+            return kind
+    return offered[0] if offered else None
+
+
+def why_line(kind: Kind | None, action: str) -> str:
+    """The sentence before the decision's reply, saying why the bot chose for the client."""
+    if action == "park" or kind is None:
+        return "You didn't pick a kind, so I've kept your message for your session."
+    return f"You didn't pick a kind, so I've taken your message {_AS.get(kind, 'as it is')}."
+
+
+def decide_late(session: Session, timer: Timer, now: datetime) -> None:
+    """Timer handler: decide a message still waiting for its kind, and tell the client."""
+    from bot import client_flow  # client_flow plans these timers: import late
+    from bot.notices import Skip
+    from bot.store.policy import contract_for
+    from rules.decide import AskKind, decide
+
+    message = session.get(Message, timer.ref_id) if timer.ref_id is not None else None
+    if message is None:
+        raise Skip("message gone")
+    if message.decision != "ask":
+        return  # the client pressed a button in time
+    client = session.get(Client, message.client_id)
+    coach = session.get(Coach, message.coach_id)
+    if client is None or coach is None:
+        raise Skip("client gone")
+    contract = contract_for(session, client)
+    count = len(message.attachments)
+    asked = decide(contract, ClientMessage(message.text, None, count), now)
+    kind = default_kind(asked.choices) if isinstance(asked, AskKind) else asked.kind
+    client_flow.decide_late(
+        session, message=message, client=client, coach=coach, kind=kind, now=now
+    )
