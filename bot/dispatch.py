@@ -21,26 +21,28 @@ from sqlmodel import Session, col, func, select
 
 from bot import client_flow, outbox
 from bot.clock import Clock
-from bot.commands import is_command, run_command
+from bot.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
 from bot.commands.registry import Actor, Context, Reply, Role, split_command
 from bot.messages import Inbound
-from bot.relay import client_for_forward, relay_reply
+from bot.relay import forward_for, relay_reply
 from bot.store.db import transaction
 from bot.store.models import Client, Coach, Identity, ProcessedEvent
 from rules.classify import kind_for_command
 
 log = logging.getLogger(__name__)
 
-STRANGER_LINE = (
-    "Hello! I pass messages between coaches and their clients. If your coach gave you an "
-    "invite code, send /start CODE to join."
-)
 NOT_PRIVATE_LINE = "I only work in private chats — please message me directly."
 COACH_PLAIN_LINE = (
     "To answer a client, reply to their forwarded message or use /reply NAME text. "
     "/help lists the commands."
 )
 KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
+EMPTY_KIND_LINES = {
+    "ask": "/ask needs the message itself: /ask can we move Thursday?",
+    "fyi": "/fyi needs the update itself: /fyi I ran 5k today!",
+    "goals": "/goals needs your goals themselves: /goals finish the CV by Friday",
+    "reschedule": "/reschedule needs the message itself: /reschedule can we meet Friday instead?",
+}
 
 
 class _AlreadyHandled(Exception):
@@ -163,7 +165,7 @@ class Dispatcher:
         parsed = split_command(inbound.text)
         if not inbound.private:
             return Handled("stranger", (Reply(NOT_PRIVATE_LINE),))
-        if parsed is None or not is_command(parsed[0]):
+        if parsed is None or parsed[0] not in STRANGER_COMMANDS or not is_command(parsed[0]):
             return Handled("stranger", (Reply(STRANGER_LINE),))
         reply = run_command(self._context(session, inbound, actor), *parsed)
         if identify(session, inbound).role is not Role.CLIENT:
@@ -180,17 +182,18 @@ class Dispatcher:
             reply = run_command(self._context(session, inbound, actor), *parsed)
             return self._answer(session, inbound, reply, "command")
         assert actor.coach is not None
-        client = None
+        found = None
         if inbound.reply_to is not None:
-            client = client_for_forward(
+            found = forward_for(
                 session,
                 coach_id=actor.coach.id or 0,
                 platform=inbound.platform,
                 chat_id=inbound.chat_id,
                 platform_message_id=inbound.reply_to,
             )
-        if client is None:
+        if found is None:
             return self._answer(session, inbound, Reply(COACH_PLAIN_LINE), "coach")
+        client, answered = found  # the reply answers the messages it replies to, no others
         receipt = relay_reply(
             session,
             coach=actor.coach,
@@ -199,6 +202,7 @@ class Dispatcher:
             now=self.now,
             key=f"evt:{inbound.platform}:{inbound.event_id}:relay",
             copy_from=_copies(inbound),
+            message_ids=answered,
         )
         # A bare receipt may be shown as a reaction on the coach's message (Telegram does).
         plain = receipt == f"Sent to {client.name}."
@@ -221,6 +225,8 @@ class Dispatcher:
         text = inbound.text
         if parsed is not None and parsed[0] in KIND_COMMANDS:
             kind, text = kind_for_command(parsed[0]), parsed[1]
+            if not text.strip() and not inbound.attachments:  # nothing to keep or pass on
+                return self._answer(session, inbound, Reply(EMPTY_KIND_LINES[parsed[0]]), "command")
         elif parsed is not None:
             reply = run_command(self._context(session, inbound, actor), *parsed)
             return self._answer(session, inbound, reply, "command")

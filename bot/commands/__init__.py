@@ -11,19 +11,25 @@ log = logging.getLogger(__name__)
 REGISTRY = Registry()
 
 COACH_ONLY = "That command is for coaches."
+STRANGER_LINE = (
+    "Hello! I pass messages between coaches and their clients. If your coach gave you an "
+    "invite code, send /start CODE to join."
+)
+#: What a stranger may run: joining, and /help (which shows how to join).
+STRANGER_COMMANDS = frozenset({"start", "join", "help"})
 
 
 def run_command(ctx: Context, name: str, args: str) -> Reply:
     """Run `/name args` for the asker and return what they are told, never raising."""
     _load_handlers()
     command = REGISTRY.get(name)
+    if ctx.actor.role is Role.STRANGER and (command is None or name not in STRANGER_COMMANDS):
+        return Reply(STRANGER_LINE)  # nothing else is for them, coach commands included
     if command is None:
         return Reply(_unknown(name, ctx.actor.role))
     if ctx.actor.role not in command.roles:
         if Role.COACH in command.roles and ctx.actor.role is not Role.COACH:
             return Reply(COACH_ONLY)
-        if ctx.actor.role is Role.STRANGER:
-            return Reply("Join with the invite code your coach gave you first: /start CODE")
         return Reply(f"/{name} is not available to you. /help lists what you can use.")
     try:
         result = command.handler(ctx, args)

@@ -98,11 +98,30 @@ def parse_duration(text: str, example: str) -> int:
     return minutes
 
 
-def parse_count(text: str, example: str, *, what: str, high: int) -> int:
-    """A whole number from 0 to `high`."""
-    if text.isascii() and text.isdigit() and int(text) <= high:
-        return int(text)
-    raise problem(example, f"'{shown(text)}' is not {what} (a whole number from 0 to {high})")
+def out_of_range(example: str, value: str, *, low: object, high: object, what: str) -> UsageError:
+    """The one shape of a bounded value's error: `/quota: 500 is out of range — use ...`."""
+    command = example.split(" ", 1)[0]
+    return UsageError(
+        f"{command}: {shown(value)} is out of range — use {what} from {low} to {high}, "
+        f"like {example}"
+    )
+
+
+def bounded(value: int, text: str, example: str, *, low: int, high: int, what: str) -> int:
+    """`value` if low <= value <= high, else the one out-of-range line."""
+    if low <= value <= high:
+        return value
+    raise out_of_range(example, text, low=low, high=high, what=what)
+
+
+def parse_count(text: str, example: str, *, what: str, high: int, low: int = 0) -> int:
+    """A whole number from `low` (0) to `high`, checked with the one out-of-range line."""
+    number = text.strip()
+    if not (number.isascii() and number.isdigit()):
+        raise problem(
+            example, f"'{shown(text)}' is not {what} (a whole number from {low} to {high})"
+        )
+    return bounded(int(number), number, example, low=low, high=high, what="a number")
 
 
 def parse_mode(text: str, example: str) -> Mode:
@@ -113,10 +132,51 @@ def parse_mode(text: str, example: str) -> Mode:
     return mode
 
 
+_ZONE_FOR = {
+    "EST": "America/New_York", "EDT": "America/New_York", "EST5EDT": "America/New_York",
+    "CST": "America/Chicago", "CDT": "America/Chicago", "CST6CDT": "America/Chicago",
+    "MST": "America/Denver", "MDT": "America/Denver", "MST7MDT": "America/Denver",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu", "GMT": "Europe/London", "BST": "Europe/London",
+    "WET": "Europe/Lisbon", "CET": "Europe/Paris", "CEST": "Europe/Paris", "MET": "Europe/Paris",
+    "EET": "Europe/Athens", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
+    "AEST": "Australia/Sydney",
+}  # fmt: skip
+_OFFSET = re.compile(
+    r"(?:etc/)?(?:gmt|utc|uct)\s*[+\-−]\s*\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?"
+)
+
+
+_KNOWN_NAMES = frozenset(name.upper() for name in pytz.all_timezones)
+
+
+def zone_refusal(text: str) -> str | None:
+    """Why `text` is not a place's zone (an abbreviation or a fixed offset), else None.
+
+    Only IANA place names (Area/City) and UTC itself are accepted: a fixed offset or an
+    abbreviation ignores daylight saving, so hours read in it would drift twice a year.
+    """
+    name = text.strip()
+    upper = name.upper()
+    if upper in {"UTC", "ETC/UTC"}:
+        return None
+    if _OFFSET.fullmatch(name.lower()) or upper.startswith("ETC/"):
+        return f"{shown(name)} is a fixed offset, not a place: use a zone like Europe/London"
+    if upper not in _ZONE_FOR and upper not in _KNOWN_NAMES:
+        return None  # not a zone at all: parse_zone says so
+    if "/" not in name or upper.startswith("SYSTEMV/"):
+        place = _ZONE_FOR.get(upper, "Europe/London")
+        return f"{shown(name)} is an abbreviation, not a place: use a zone like {place}"
+    return None
+
+
 def parse_zone(text: str, example: str) -> str:
     """An IANA time zone name such as Europe/London, spelled as pytz knows it."""
     if not text or len(text) > 64:
         raise problem(example, "name a time zone")
+    refusal = zone_refusal(text)
+    if refusal is not None:
+        raise UsageError(f"{example.split(' ', 1)[0]}: {refusal}")
     try:
         return str(pytz.timezone(text).zone)
     except (pytz.UnknownTimeZoneError, ValueError, KeyError):

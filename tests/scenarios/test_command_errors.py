@@ -121,7 +121,7 @@ COACH_ERRORS = [
     ),
     (
         "/quota Alex 1000",
-        "/quota: '1000' is not a weekly number (a whole number from 0 to 100); use /quota Alex 3",
+        "/quota: 1000 is out of range — use a number from 0 to 100, like /quota Alex 3",
     ),
     ("/session Alex", f"/session: give the date and time (or none); {SESSION_USE}"),
     ("/session Alex 3 Dec", f"/session: '3 Dec' is not a date; {SESSION_USE}"),
