@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from rules.calendar import BusinessCalendar
 from rules.classify import is_crisis, plain_text_kind
 from rules.contract import NEEDS_REPLY, ClientMessage, ClientState, Contract, Kind, Mode
+from rules.standing import standing
 from rules.templates import contract_values, format_local, queue_values, render
 
 ParkReason = Literal["kind", "quota"]
@@ -209,7 +210,7 @@ def preview(contract: Contract, now: datetime) -> dict[str, str]:
     release_at = calendar.next_open(arrival)
     reply_by = contract.policy.reply_within.reply_by(calendar, now)
     queued_by = contract.policy.reply_within.reply_by(calendar, arrival)
-    session = contract.client.next_session
+    session = standing(contract, now).next_session  # a session that has passed is not next
     session_text = format_local(session, zone_name, now) if session else "(next session)"
     queued = queue_values(contract, arrival, release_at, queued_by, note=True)
     details = contract_values(contract, now)
@@ -230,6 +231,7 @@ def preview(contract: Contract, now: datetime) -> dict[str, str]:
         ),
         "alumni": render(contract, "alumni"),
         "former_fyi": render(contract, "former_fyi"),
+        "ended": render(contract, "ended", **details),
         "urgent": render(contract, "urgent"),
         "ask_kind": render(contract, "ask_kind"),
         "welcome": render(contract, "welcome", **details),

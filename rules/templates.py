@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from rules.calendar import BusinessCalendar
 from rules.contract import Closure, Contract, Policy
+from rules.standing import standing
 from rules.texts import (
     DEFAULT_CRISIS_TEXT,
     PLACEHOLDERS,
@@ -31,15 +32,18 @@ __all__ = [
     "closed_note",
     "contract_values",
     "crisis_resources",
+    "date_words",
     "describe_contract",
     "format_local",
     "hours_for_client",
+    "next_session_words",
     "queue_values",
     "render",
     "status_text",
     "template_help",
     "text_for",
     "validate_template",
+    "welcome_text",
     "zone",
 ]
 
@@ -246,31 +250,58 @@ def queue_values(
     return values
 
 
+def date_words(day: date) -> str:
+    """`Mon 30 Nov 2026`."""
+    return f"{weekday_name(day.weekday())} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
 def status_text(contract: Contract, now: datetime) -> str:
-    """Whether the coach is in right now, or until when they are away."""
-    calendar, coach = contract.calendar, contract.policy.coach_name
-    if calendar.is_open(now):
+    """Whether the coach is in right now, or until when they are away (or coaching has ended)."""
+    now_standing = standing(contract, now)
+    coach = contract.policy.coach_name
+    if now_standing.ended_on is not None:
+        return f"Your coaching contract with {coach} ended on {date_words(now_standing.ended_on)}."
+    if now_standing.back_at is None:
         return f"Right now {coach} is in: messages are passed on straight away."
-    back = calendar.next_open(now)
+    back = now_standing.back_at
     away, _ = away_words(closed_note(contract, now, back))
     return f"Right now {coach} is {away} until {format_local(back, contract.client_timezone, now)}."
 
 
+def next_session_words(contract: Contract, now: datetime) -> str:
+    """The next session still to come in the client's zone, or `not booked yet`."""
+    session = standing(contract, now).next_session
+    if session is None:
+        return "not booked yet"
+    return format_local(session, contract.client_timezone, now)
+
+
 def contract_values(contract: Contract, now: datetime) -> dict[str, object]:
     """Placeholder values that put the contract in plain words (welcome and /hours)."""
-    session = contract.client.next_session
+    now_standing = standing(contract, now)
+    ended = now_standing.ended_on
     return {
         "hours": hours_for_client(contract, now),
         "status": status_text(contract, now),
         "kinds": kinds_in_words(contract.client, contract.policy.weekly_quota),
-        "next_session": (
-            format_local(session, contract.client_timezone, now)
-            if session is not None and session > now
-            else "not booked yet"
-        ),
+        "next_session": next_session_words(contract, now),
+        "ended_on": date_words(ended) if ended is not None else "",
     }
 
 
 def describe_contract(contract: Contract, now: datetime) -> str:
-    """The client's `/hours` answer: hours, whether the coach is in, reply promise, session."""
-    return render(contract, "availability", **contract_values(contract, now))
+    """The client's `/hours` (and Slack Home): the contract as it stands at `now`.
+
+    A former client is told that coaching has ended, never the hours of a contract gone by.
+    """
+    values = contract_values(contract, now)
+    key = "ended" if standing(contract, now).former else "availability"
+    return render(contract, key, **values)
+
+
+def welcome_text(contract: Contract, now: datetime) -> str:
+    """What a client is told on joining; a former client re-joining is told coaching has ended."""
+    values = contract_values(contract, now)
+    if standing(contract, now).former:
+        return f"Welcome, {contract.client.name}! " + render(contract, "ended", **values)
+    return render(contract, "welcome", **values)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import lru_cache
 from types import MappingProxyType
 
 import pytz
 
-from rules.contract import ClientTerms, Contract, Kind, Mode, calendar_for
+from rules.contract import ClientTerms, Contract, Kind, Mode
+from rules.standing import week_hours
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -41,6 +42,7 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
         "crisis": "the crisis resources text",
         "away": "`out of the office`, or `away (Christmas break)` in a closure or holiday",
         "reason": "the closure note or holiday name; for park_no_session, why it was parked",
+        "ended_on": "the last day of a former client's contract, e.g. Mon 30 Nov 2026",
     }
 )
 
@@ -109,6 +111,13 @@ _DEFAULTS = {
         (),
         "a former client's message that is not an update: kept, not passed on",
     ),
+    "ended": _spec(
+        "Your coaching contract with {coach} ended on {ended_on}, so messages aren't passed "
+        "on for a reply any more; anything you send is kept on record. To share news, send "
+        "it with /fyi and {coach} will see it in the daily round-up.",
+        ("ended_on",),
+        "a former client's /hours, welcome and Slack Home: coaching has ended",
+    ),
     "former_fyi": _spec(
         "Thanks for the news — I've added it to {coach}'s daily round-up. No reply needed.",
         (),
@@ -174,9 +183,10 @@ def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
             else "Messages between sessions are saved for your next session."
         )
     if weekly_quota > 0:
-        plural = "message" if weekly_quota == 1 else "messages"
+        one = weekly_quota == 1
         text += (
-            f" Up to {weekly_quota} {plural} a week that need a reply are passed on; "
+            f" Up to {weekly_quota} {'message' if one else 'messages'} a week that "
+            f"{'needs a reply is' if one else 'need a reply are'} passed on; "
             "more are saved for your next session."
         )
     return text
@@ -200,37 +210,44 @@ def _zone_label(zone_name: str) -> str:
     return zone_name.rsplit("/", 1)[1].replace("_", " ") + " time"
 
 
-def _week_intervals(contract: Contract, now: datetime) -> list[tuple[datetime, datetime]]:
-    """This week's opening hours (ignoring closures and holidays) as UTC intervals."""
-    policy = contract.policy
-    plain = calendar_for(policy.timezone, policy.hours, (), None)
-    start = plain.week_start(now)
-    return list(plain.open_intervals(start, start + timedelta(days=7)))
-
-
-def _hours_in(intervals: list[tuple[datetime, datetime]], zone_name: str) -> str:
-    """`Mon–Thu 09:00–12:00, 13:00–17:00; Fri 09:00–13:00` for intervals seen in `zone_name`."""
+def _day_ranges(intervals: Sequence[tuple[datetime, datetime]], zone_name: str) -> list[str]:
+    """Per weekday (Monday first), the `09:00–17:00` texts of the intervals seen in `zone_name`."""
     tz = zone(zone_name)
-    days: dict[int, list[str]] = {}
+    days: list[list[str]] = [[] for _ in _DAYS]
     for opens, closes in intervals:
         start, end = opens.astimezone(tz), closes.astimezone(tz)
         midnight = end.date() > start.date() and end.time() == time(0)
         end_text = "24:00" if midnight else f"{end:%H:%M}"
-        days.setdefault(start.weekday(), []).append(f"{start:%H:%M}–{end_text}")
+        days[start.weekday()].append(f"{start:%H:%M}–{end_text}")
+    return [", ".join(ranges) for ranges in days]
+
+
+def hours_in(intervals: Sequence[tuple[datetime, datetime]], zone_name: str) -> str:
+    """`Mon–Thu 09:00–12:00, 13:00–17:00; Fri 09:00–13:00` for intervals seen in `zone_name`.
+
+    A run of days with the same hours that wraps the week reads `Sat–Mon`, not split in two.
+    """
+    days = _day_ranges(intervals, zone_name)
+    first = 0
+    if days[6] and days[6] == days[0] and len(set(days)) > 1:
+        while days[first - 1] == days[0]:  # start where the wrapping run starts
+            first -= 1
     runs: list[tuple[int, int, str]] = []
-    for day in sorted(days):
-        ranges = ", ".join(days[day])
-        if runs and runs[-1][1] == day - 1 and runs[-1][2] == ranges:
-            runs[-1] = (runs[-1][0], day, ranges)
+    for offset in range(7):
+        day = (first + offset) % 7
+        if not days[day]:
+            continue
+        if runs and runs[-1][1] == (day - 1) % 7 and runs[-1][2] == days[day]:
+            runs[-1] = (runs[-1][0], day, days[day])
         else:
-            runs.append((day, day, ranges))
+            runs.append((day, day, days[day]))
     return "; ".join(f"{_DAYS[a]}{'' if a == b else '–' + _DAYS[b]} {r}" for a, b, r in runs)
 
 
 def hours_for_client(contract: Contract, now: datetime) -> str:
     """The weekly hours in the client's zone, named: `Mon–Fri 04:00–12:00 New York time`."""
     zone_name = contract.client_timezone
-    intervals = _week_intervals(contract, now)
+    intervals = week_hours(contract, now)
     if not intervals:
         return "no regular hours at the moment"
-    return f"{_hours_in(intervals, zone_name)} {_zone_label(zone_name)}"
+    return f"{hours_in(intervals, zone_name)} {_zone_label(zone_name)}"

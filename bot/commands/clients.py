@@ -22,10 +22,11 @@ from bot.commands.args import (
     split_first,
 )
 from bot.commands.registry import Context, Role
-from bot.commands.views import client_text, coach_policy
+from bot.commands.views import client_text, coach_policy, former_words
 from bot.store.models import Client, Identity, Invite
 from bot.store.policy import client_terms, contract_for
 from rules.contract import Kind, Mode, parse_kinds
+from rules.standing import standing
 from rules.templates import format_local
 from rules.texts import kinds_in_words
 
@@ -62,9 +63,12 @@ def _invite_line(invite: Invite, zone: str, now: datetime) -> str:
 def _client_line(session: Session, client: Client, zone: str, now: datetime) -> str:
     platforms = session.exec(select(Identity.platform).where(Identity.client_id == client.id))
     parts = [client.name, client.mode, ", ".join(sorted(set(platforms.all()))) or "no chat"]
-    if client.next_session is not None and client.next_session > now:
-        parts.append(f"next session {format_local(client.next_session, zone, now)}")
-    if client.contract_end is not None:
+    now_standing = standing(contract_for(session, client), now)
+    if now_standing.former:
+        parts.append(former_words(now_standing))
+    elif now_standing.next_session is not None:
+        parts.append(f"next session {format_local(now_standing.next_session, zone, now)}")
+    if client.contract_end is not None and not now_standing.former:
         parts.append(f"contract ends {client.contract_end.isoformat()}")
     return "• " + " · ".join(parts)
 

@@ -23,7 +23,7 @@ from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
 from bot.store.policy import contract_for
 from bot.store.queries import client_by_name, coach_chat
 from rules.contract import Mode
-from rules.templates import contract_values, format_local, render
+from rules.templates import format_local, welcome_text
 
 INVITE_EXAMPLE = "/invite Alex open_door"
 VALID_FOR = timedelta(days=7)
@@ -170,7 +170,7 @@ def join(ctx: Context, row: Invite) -> str:
     _link(ctx, client)
     _tell_coach(ctx, coach, client)
     contract = contract_for(ctx.session, client)
-    return render(contract, "welcome", **contract_values(contract, ctx.now))
+    return welcome_text(contract, ctx.now)
 
 
 def _client_for(ctx: Context, row: Invite) -> Client:

@@ -10,6 +10,7 @@ from bot.store.models import Client, Closure, Coach, Identity
 from bot.store.policy import coach_closures, contract_for, policy_from_coach
 from rules.contract import ClientTerms, Contract, Policy
 from rules.decide import preview
+from rules.standing import Standing, standing
 from rules.templates import TEMPLATES, billing_sentence, format_local
 from rules.texts import kinds_in_words
 
@@ -73,14 +74,20 @@ def client_text(session: Session, client: Client, now: datetime) -> str:
     policy, zone = contract.policy, contract.policy.timezone
     platforms = sorted({i.platform for i in _identities(session, client)})
     quota = policy.weekly_quota or "none"
+    now_standing = standing(contract, now)
     lines = [
         f"{client.name} — {client.mode}, on {', '.join(platforms) or 'no chat yet'}",
-        kinds_in_words(contract.client, policy.weekly_quota),
+        (
+            f"Coaching ended on {now_standing.ended_on}: {client.name}'s news (/fyi) comes in "
+            "your digest marked former client; anything else is kept, not passed on."
+            if now_standing.ended_on is not None
+            else kinds_in_words(contract.client, policy.weekly_quota)
+        ),
         f"Allowed kinds in specific mode: {client.allowed.replace(',', ', ') or 'none'}",
         f"Weekly quota: {quota}" + (" (your policy)" if client.weekly_quota is None else ""),
-        f"Next session: {_when(client.next_session, zone, now)}",
-        f"Last session: {_when(client.last_session, zone, now)}",
-        f"Contract: {_period(client)}" + (" (ended)" if contract.is_former_client(now) else ""),
+        f"Next session: {_when(now_standing.next_session, zone, now)}",
+        f"Last session: {_when(_last_session(client, now), zone, now)}",
+        f"Contract: {_period(client)}" + _former_words(now_standing),
         f"Times shown to {client.name} in: {contract.client_timezone}",
         "",
         f"What {client.name} would get right now:",
@@ -104,6 +111,24 @@ def _identities(session: Session, client: Client) -> list[Identity]:
 
 def _when(when: datetime | None, zone: str, now: datetime) -> str:
     return format_local(when, zone, now) if when is not None else "none"
+
+
+def _last_session(client: Client, now: datetime) -> datetime | None:
+    """The last session: a booked one that has passed counts, as it is no longer the next."""
+    if client.next_session is not None and client.next_session <= now:
+        return client.next_session
+    return client.last_session
+
+
+def former_words(now_standing: Standing) -> str:
+    """`former client since 2026-12-01`, or `` for a current client."""
+    since = now_standing.former_since
+    return f"former client since {since.isoformat()}" if since is not None else ""
+
+
+def _former_words(now_standing: Standing) -> str:
+    words = former_words(now_standing)
+    return f" — {words}" if words else ""
 
 
 def _period(client: Client) -> str:
