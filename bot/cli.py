@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -53,19 +54,39 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="boundarybot", description="Keeps a coach's between-session contract."
     )
+    parser.add_argument("--version", action="version", version=f"boundarybot {_version()}")
+    _add_config(parser, default=None)
+    sub = parser.add_subparsers(dest="command", metavar="{run,console,demo,migrate}")
+    for name, text in COMMANDS.items():
+        # SUPPRESS: `--config` after the subcommand wins, but its absence keeps the one before.
+        _add_config(sub.add_parser(name, help=text, description=text), default=argparse.SUPPRESS)
+    parser.set_defaults(command="run")
+    return parser
+
+
+COMMANDS = {
+    "run": "run every configured transport (the console if none)",
+    "console": "chat with the bot in this terminal (SQLite, no tokens)",
+    "demo": "play a scripted coaching day and print the transcript",
+    "migrate": "bring the database schema up to date and exit",
+}
+
+
+def _add_config(parser: argparse.ArgumentParser, *, default: object) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=None,
+        default=default,
+        metavar="PATH",
         help="TOML settings (default: $BOUNDARYBOT_CONFIG or ./boundarybot.toml if present)",
     )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run every configured transport (the console if none)")
-    sub.add_parser("console", help="chat with the bot in this terminal (SQLite, no tokens)")
-    sub.add_parser("demo", help="play a scripted coaching day and print the transcript")
-    sub.add_parser("migrate", help="bring the database schema up to date and exit")
-    parser.set_defaults(command="run")
-    return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("boundarybot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _settings(path: Path | None) -> Settings:

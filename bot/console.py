@@ -7,7 +7,6 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TextIO
 
 import pytz
@@ -15,6 +14,7 @@ from sqlmodel import col, select
 
 from bot.app import App
 from bot.clock import ManualClock, OffsetClock
+from bot.console_time import TIME_FORMS, parse_move
 from bot.messages import Attachment, Inbound
 from bot.schedule import ensure_timers
 from bot.store.db import transaction
@@ -26,9 +26,11 @@ HELP = """Type lines as `name: text`, e.g.
   alex: /start CODE                  (anyone else is a stranger until they join)
   alex: I had a breakthrough today
   alex: 1                            (press button 1 of the newest message to alex)
-  coach: >3 thanks, see you Thursday (reply to message #3, as a coach replies on Telegram)
+  coach: >3 thanks, see you Thursday (reply to the message printed [#3], as on Telegram)
   alex: [photo] look at this         (a message with an attachment)
-:time 2026-11-23 21:00   move the clock (in the first coach's zone) and fire what came due
+:time +3h   move the clock forward and fire what came due; also +30m, +2d, mon 09:00,
+            09:00 (the next one) or 2026-11-23 21:00, in the first coach's zone
+[#N] numbers a message for `>N`; `/show N` (as the bot writes it) is a stored message's id
 :help   this help          :quit   leave"""
 
 LINE = re.compile(r"^\s*([A-Za-z][\w.-]*)\s*:\s?(.*)$")
@@ -142,17 +144,22 @@ class Console:
         return True
 
     async def move_clock(self, text: str) -> None:
-        """`:time 2026-11-23 21:00` (first coach's zone, or an explicit offset)."""
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            self.out.write("  (:time needs a date and time, like :time 2026-11-23 21:00)\n")
+        """`:time +3h`, `mon 09:00`, `09:00` or `2026-11-23 21:00`, in the first coach's zone."""
+        zone = pytz.timezone(self.zone())
+        now = self.clock.now()
+        when = parse_move(text, now.astimezone(zone), zone)
+        if when is None:
+            self.out.write(f"  (:time needs {TIME_FORMS})\n")
             return
-        if when.tzinfo is None:
-            when = pytz.timezone(self.zone()).localize(when)
+        if when < now:
+            local_now = now.astimezone(zone)
+            self.out.write(
+                f"  (it is already {local_now:%a %d %b %Y, %H:%M %Z}: the clock only goes forward,"
+                " because timers that fired cannot be undone)\n"
+            )
+            return
         self.clock.set(when)
-        local = when.astimezone(pytz.timezone(self.zone()))
-        self.out.write(f"  (it is now {local:%a %d %b %Y, %H:%M %Z})\n")
+        self.out.write(f"  (it is now {when.astimezone(zone):%a %d %b %Y, %H:%M %Z})\n")
         await self.settle()
 
     def zone(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
@@ -31,10 +32,12 @@ def console_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, coaches=(SAMPLE_COACH,))
 
 
-def run_console(settings: Settings, stdin: TextIO, stdout: TextIO) -> None:
+def run_console(
+    settings: Settings, stdin: TextIO, stdout: TextIO, *, files_dir: Path | None = None
+) -> None:
     """Chat with the bot line by line until end of input or `:quit`."""
     settings = console_settings(settings)
-    transport = ConsoleTransport(stdout)
+    transport = ConsoleTransport(stdout, files_dir=files_dir)
     clock = OffsetClock()
     app = build_app(settings, transports={PLATFORM: transport}, clock=clock, per_chat_interval=0)
     console = Console(app, transport, clock, stdout)

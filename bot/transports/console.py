@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import TextIO
 
 from bot.messages import Choice, Outgoing
@@ -16,8 +17,9 @@ class ConsoleTransport:
     platform = PLATFORM
     max_per_second = 1000.0
 
-    def __init__(self, out: TextIO, first_id: int = 1) -> None:
+    def __init__(self, out: TextIO, first_id: int = 1, *, files_dir: Path | None = None) -> None:
         self.out = out
+        self.files_dir = files_dir or Path("boundarybot-files")
         self._ids = itertools.count(first_id)
         self._sent: dict[str, str] = {}  # idempotency key -> message id
         self.choices: dict[str, tuple[Choice, ...]] = {}  # chat -> buttons of its newest message
@@ -42,7 +44,8 @@ class ConsoleTransport:
             self.out.write(f"      (attachment from message {copied[1]})\n")
         for document in message.documents:
             size = max(1, round(len(document.content) / 1024))
-            self.out.write(f"      (file: {document.filename}, {size} kB)\n")
+            path = self._save(message_id, document.filename, document.content)
+            self.out.write(f"      (file: {document.filename}, {size} kB, saved as {path})\n")
         for number, choice in enumerate(message.choices, start=1):
             self.out.write(f"      [{number}] {choice.label}\n")
         if message.choices:
@@ -51,3 +54,10 @@ class ConsoleTransport:
         self.sent_text[message.chat_id] = message.text
         self.out.flush()
         return message_id
+
+    def _save(self, message_id: str, filename: str, content: bytes) -> Path:
+        """Write a file the bot sends into `files_dir`, named after its message number."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / f"{message_id}-{Path(filename).name}"
+        path.write_bytes(content)
+        return path

@@ -17,7 +17,7 @@ def console(tmp_path: Path, script: str) -> str:
     """Run the console on a fresh SQLite file with `script` typed in; return the screen."""
     settings = Settings(database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'console.db'}"))
     out = io.StringIO()
-    run_console(settings, io.StringIO(script), out)
+    run_console(settings, io.StringIO(script), out, files_dir=tmp_path / "files")
     return out.getvalue()
 
 
@@ -95,7 +95,8 @@ def test_moving_the_clock_fires_what_came_due_and_the_coach_replies_by_number(
     ("line", "answer"),
     [
         ("no colon here", "(type `name: text`, or :help)"),
-        (":time next tuesday", "(:time needs a date and time, like :time 2026-11-23 21:00)"),
+        (":time next tuesday", "(:time needs +30m, +3h, +2d, mon 09:00"),
+        (":time 2020-01-01 09:00", "the clock only goes forward"),
         (":help", "Type lines as `name: text`"),
     ],
 )

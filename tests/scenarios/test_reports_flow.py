@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -97,9 +99,12 @@ def test_the_report_comes_with_its_picture_through_the_outbox_and_the_console(
         assert (picture.filename, picture.mime_type) == ("report-2026-11.png", "image/png")
         assert picture.content.startswith(b"\x89PNG")
         out = io.StringIO()
-        asyncio.run(ConsoleTransport(out).send(message))
+        files = Path(tempfile.mkdtemp())
+        asyncio.run(ConsoleTransport(out, files_dir=files).send(message))
     size = round(len(picture.content) / 1024)
-    assert f"      (file: report-2026-11.png, {size} kB)\n" in out.getvalue()
+    saved = files / "1-report-2026-11.png"
+    assert f"      (file: report-2026-11.png, {size} kB, saved as {saved})\n" in out.getvalue()
+    assert saved.read_bytes() == picture.content
 
 
 def test_a_row_naming_a_file_that_is_gone_cannot_be_sent(chat: Harness) -> None:
