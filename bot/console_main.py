@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_app
-from bot.clock import OffsetClock
+from bot.clock import ManualClock, OffsetClock
 from bot.config import CoachSettings, Settings
 from bot.console import HELP, Console
 from bot.transports.console import PLATFORM, ConsoleTransport
@@ -33,12 +33,17 @@ def console_settings(settings: Settings) -> Settings:
 
 
 def run_console(
-    settings: Settings, stdin: TextIO, stdout: TextIO, *, files_dir: Path | None = None
+    settings: Settings,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    files_dir: Path | None = None,
+    clock: ManualClock | OffsetClock | None = None,
 ) -> None:
     """Chat with the bot line by line until end of input or `:quit`."""
     settings = console_settings(settings)
     transport = ConsoleTransport(stdout, files_dir=files_dir)
-    clock = OffsetClock()
+    clock = clock or OffsetClock()
     app = build_app(settings, transports={PLATFORM: transport}, clock=clock, per_chat_interval=0)
     console = Console(app, transport, clock, stdout)
     console.link_coaches()

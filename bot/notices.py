@@ -172,9 +172,13 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
         return
     client = _client(session, promise.client_id)
     coach = _coach(session, promise.coach_id)
+    policy = coach_policy(session, coach)
+    if not policy.calendar.is_open(now):  # her hours changed since it was planned: wait for them
+        _remind_at_opening(session, timer, policy.calendar.next_open(now), promise.reply_by)
+        return
     message = session.get(Message, promise.message_id)
     platform, chat_id = _coach_chat(session, coach, prefer=message.platform if message else None)
-    zone = coach_policy(session, coach).timezone
+    zone = policy.timezone
     outbox.enqueue(
         session,
         key=f"reminder:{promise.id}",
@@ -193,6 +197,16 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
     )
     promise.reminded_at = now
     session.add(promise)
+
+
+def _remind_at_opening(
+    session: Session, timer: Timer, opening: datetime, reply_by: datetime
+) -> None:
+    """Move a reminder that fell outside the coach's hours to her next opening, if still useful."""
+    if opening >= reply_by:
+        return  # past its promise by then: the digest lists it as overdue
+    timer.status, timer.due_at, timer.done_at, timer.claimed_until = "pending", opening, None, None
+    session.add(timer)
 
 
 def _sent_as(session: Session, message_id: int, platform: str, chat_id: str) -> str | None:

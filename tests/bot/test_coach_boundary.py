@@ -285,3 +285,59 @@ def test_a_release_due_on_a_day_closed_since_waits_for_the_next_opening(
     assert "weekend question" in row.text
     with Session(engine) as session:
         assert session.exec(select(Message)).one().delivered_at == at(2026, 12, 8, 9)
+
+
+def test_a_reminder_that_falls_on_a_day_she_no_longer_works_waits_for_her_opening(
+    engine: Engine, clock: ManualClock, melody: Coach
+) -> None:
+    with transaction(engine) as session:
+        message = add_message(
+            session,
+            alex(session),
+            received_at=at(2026, 12, 1, 10),
+            decision="forward",
+            kind="question",
+            text="Can we talk?",
+        )
+        promise = add_promise(session, message, reply_by=at(2026, 12, 3, 15))
+        plan_reminder(session, promise=promise, calendar=WEEKDAYS)  # due Thu 14:00
+        coach = session.get(Coach, melody.id)
+        assert coach is not None
+        coach.policy = {**coach.policy, "hours": "mon-tue,fri 09:00-17:00"}  # Thursday off now
+        session.add(coach)
+    clock.set(at(2026, 12, 3, 14))
+    Scheduler(engine, clock).run_due()
+    assert [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")] == []
+
+    clock.set(at(2026, 12, 4, 9))
+    Scheduler(engine, clock).run_due()
+    # by Friday's opening the promise has passed: the digest shows it as overdue instead
+    assert [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")] == []
+
+
+def test_a_reminder_outside_her_new_hours_comes_at_her_next_opening(
+    engine: Engine, clock: ManualClock, melody: Coach
+) -> None:
+    with transaction(engine) as session:
+        message = add_message(
+            session,
+            alex(session),
+            received_at=at(2026, 12, 1, 10),
+            decision="forward",
+            kind="question",
+            text="Can we talk?",
+        )
+        promise = add_promise(session, message, reply_by=at(2026, 12, 3, 16))
+        plan_reminder(session, promise=promise, calendar=WEEKDAYS)  # due Thu 15:00
+        coach = session.get(Coach, melody.id)
+        assert coach is not None
+        coach.policy = {**coach.policy, "hours": "mon-fri 09:00-12:00,15:30-17:00"}
+        session.add(coach)
+    clock.set(at(2026, 12, 3, 15))
+    Scheduler(engine, clock).run_due()
+    assert [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")] == []
+
+    clock.set(at(2026, 12, 3, 15, 30))
+    Scheduler(engine, clock).run_due()
+    reminders = [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")]
+    assert len(reminders) == 1 and "Alex is waiting" in reminders[0]

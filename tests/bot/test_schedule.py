@@ -550,7 +550,9 @@ def test_two_workers_on_one_postgres_database_do_every_due_timer_exactly_once(
     assert sum(done) == len(due)
     assert set(calls.values()) == {1} and len(calls) == len(due)
     keys = Counter(row.idempotency_key.split(":")[0] for row in outbox_rows(engine))
-    assert keys == {"release": 40, "reminder": 40, "digest": 11}
+    # the reminders ran once each but sent nothing: at 19:00 their promises (17:00) had passed,
+    # so the digest lists them as overdue instead of 40 reminders arriving one by one
+    assert keys == {"release": 40, "digest": 11}
 
 
 def test_the_run_loop_plans_runs_due_timers_and_nudges_the_outbox_until_stopped(
