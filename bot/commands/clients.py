@@ -133,9 +133,12 @@ def quota(ctx: Context, args: str) -> str:
     ctx.session.add(found)
     if found.weekly_quota == 0:
         return f"{found.name} has no weekly limit."
+    count = found.weekly_quota
+    many = count != 1
     return (
-        f"{found.name}: up to {found.weekly_quota} messages a week that need a reply are "
-        "passed on; more are kept for the next session."
+        f"{found.name}: up to {count} message{'s' if many else ''} a week that "
+        f"need{'' if many else 's'} a reply {'are' if many else 'is'} passed on; "
+        "more are kept for the next session."
     )
 
 
