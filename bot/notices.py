@@ -263,6 +263,8 @@ def brief(session: Session, timer: Timer, now: datetime) -> None:
     session_at = datetime.fromisoformat(timer.key.split(":", 2)[2])  # brief:{client}:{minute}
     if client.next_session is None or utc_minute(client.next_session) != utc_minute(session_at):
         return  # the session moved or was cancelled; the new one has its own brief
+    if client.next_session <= now:
+        return  # after downtime: a brief for a session already begun helps nobody
     sent = _since_last_session(session, client, now)
     parked = [m for m in sent if m.decision == "park"]
     if not sent:

@@ -341,3 +341,18 @@ def test_a_reminder_outside_her_new_hours_comes_at_her_next_opening(
     Scheduler(engine, clock).run_due()
     reminders = [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")]
     assert len(reminders) == 1 and "Alex is waiting" in reminders[0]
+
+
+def test_a_brief_is_not_sent_after_its_session_has_begun(
+    engine: Engine, clock: ManualClock, melody: Coach
+) -> None:
+    with transaction(engine) as session:
+        client = alex(session)
+        client.next_session = at(2026, 12, 3, 15)
+        session.add(client)
+        add_message(session, client, received_at=at(2026, 12, 1, 10), text="for the session")
+    clock.set(at(2026, 12, 1, 12))
+    Scheduler(engine, clock).ensure()
+    clock.set(at(2026, 12, 5, 10))  # back after downtime, two days after the session
+    Scheduler(engine, clock).run_due()
+    assert [r.text for r in outbox_rows(engine) if r.text.startswith("Before your session")] == []
