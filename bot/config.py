@@ -23,7 +23,8 @@ from bot.config_reader import (
     show_value,
 )
 from rules.calendar import BusinessCalendar
-from rules.contract import ReplyPromise
+from rules.contract import PROMISE_BOUNDS, ReplyPromise
+from rules.localtime import place_for
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -260,6 +261,9 @@ def _coach_timezone(table: Table) -> str | None:
     zone = table.string("timezone")
     if zone is None:
         return None
+    place = place_for(zone)
+    if place is not None:  # an offset or abbreviation would drift with daylight saving
+        table.fail("timezone", f"must name a place, like {place}")
     try:
         return BusinessCalendar(zone, "mon 09:00-17:00").timezone
     except ValueError:
@@ -283,7 +287,11 @@ def _coach_reply_within(table: Table) -> str | None:
     try:
         return str(ReplyPromise.parse(text))
     except ValueError:
-        table.fail("reply_within", "must be hours of open time like 24h or working days like 2d")
+        table.fail(
+            "reply_within",
+            f"must be hours of open time like 24h (at most {PROMISE_BOUNDS['h']}h) "
+            f"or working days like 2d (at most {PROMISE_BOUNDS['d']}d)",
+        )
 
 
 def _coach_digest_time(table: Table) -> str | None:

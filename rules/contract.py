@@ -55,6 +55,21 @@ def parse_kinds(text: str) -> frozenset[Kind]:
     return frozenset(kinds)
 
 
+#: The longest reply promise of each unit: two weeks of open time at 24 hours a day, a month.
+PROMISE_BOUNDS: dict[str, int] = {"h": 336, "d": 30}
+
+
+class PromiseOutOfRange(ValueError):
+    """A well-formed reply promise outside 1..PROMISE_BOUNDS of its unit."""
+
+    def __init__(self, amount: int, unit: Literal["h", "d"]) -> None:
+        self.amount, self.unit, self.high = amount, unit, PROMISE_BOUNDS[unit]
+        super().__init__(
+            f"reply promise: {amount}{unit} is out of range; use 1h to "
+            f"{PROMISE_BOUNDS['h']}h of open time or 1d to {PROMISE_BOUNDS['d']}d working days"
+        )
+
+
 @dataclass(frozen=True)
 class ReplyPromise:
     """How soon the coach replies: `Nh` hours of open time, or `Nd` working days."""
@@ -63,16 +78,22 @@ class ReplyPromise:
     unit: Literal["h", "d"]
 
     @classmethod
-    def parse(cls, text: str) -> ReplyPromise:
-        """Parse `24h` or `2d`; raise ValueError with the expected form."""
+    def parse(cls, text: str, *, bounded: bool = True) -> ReplyPromise:
+        """Parse `24h` or `2d`; raise ValueError with the expected form or the bounds.
+
+        `bounded=False` reads a stored promise made before the bounds existed.
+        """
         match = re.fullmatch(r"\s*(\d{1,4})\s*([hHdD])\s*", text)
-        if not match or int(match.group(1)) == 0:
+        if not match:
             raise ValueError(
                 f"reply promise: '{text.strip()}' is not a reply time; "
                 "use hours of open time like 24h or working days like 2d"
             )
         unit: Literal["h", "d"] = "h" if match.group(2).lower() == "h" else "d"
-        return cls(int(match.group(1)), unit)
+        amount = int(match.group(1))
+        if amount == 0 or (bounded and amount > PROMISE_BOUNDS[unit]):
+            raise PromiseOutOfRange(amount, unit)
+        return cls(amount, unit)
 
     def reply_by(self, calendar: BusinessCalendar, arrival: datetime) -> datetime:
         """The promised reply time for a message that arrives at `arrival` (UTC result)."""

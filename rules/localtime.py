@@ -7,6 +7,7 @@ the later instant.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytz
@@ -23,6 +24,60 @@ def time_zone(name: str) -> pytz.BaseTzInfo:
         raise ValueError(
             f"timezone: '{name}' is not a time zone; use an IANA name like Europe/London"
         ) from None
+
+
+_ZONE_FOR = {
+    "EST": "America/New_York", "EDT": "America/New_York", "EST5EDT": "America/New_York",
+    "CST": "America/Chicago", "CDT": "America/Chicago", "CST6CDT": "America/Chicago",
+    "MST": "America/Denver", "MDT": "America/Denver", "MST7MDT": "America/Denver",
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu", "GMT": "Europe/London", "BST": "Europe/London",
+    "WET": "Europe/Lisbon", "CET": "Europe/Paris", "CEST": "Europe/Paris", "MET": "Europe/Paris",
+    "EET": "Europe/Athens", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
+    "AEST": "Australia/Sydney",
+}  # fmt: skip
+_OFFSET = re.compile(
+    r"(?:etc/)?(?:gmt|utc|uct)\s*[+\-−]\s*\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?"
+)
+
+
+_KNOWN_NAMES = frozenset(name.upper() for name in pytz.all_timezones)
+
+
+def zone_refusal(text: str) -> str | None:
+    """Why `text` is not a place's zone (an abbreviation or a fixed offset), else None.
+
+    Only IANA place names (Area/City) and UTC itself are accepted: a fixed offset or an
+    abbreviation ignores daylight saving, so hours read in it would drift twice a year.
+    """
+    name = text.strip()
+    place = place_for(name)
+    if place is None:
+        return None
+    what = "a fixed offset" if _is_offset(name) else "an abbreviation"
+    return f"{name} is {what}, not a place: use a zone like {place}"
+
+
+def place_for(name: str) -> str | None:
+    """The place's zone to use instead of an abbreviation or offset `name`; None if `name` is fine.
+
+    Names that are no zone at all are None too: `time_zone` says what is wrong with them.
+    """
+    upper = name.strip().upper()
+    if upper in {"UTC", "ETC/UTC"}:
+        return None
+    if _is_offset(name):
+        return "Europe/London"
+    if upper not in _ZONE_FOR and upper not in _KNOWN_NAMES:
+        return None
+    if "/" not in upper or upper.startswith("SYSTEMV/"):
+        return _ZONE_FOR.get(upper, "Europe/London")
+    return None
+
+
+def _is_offset(name: str) -> bool:
+    text = name.strip()
+    return bool(_OFFSET.fullmatch(text.lower())) or text.upper().startswith("ETC/")
 
 
 def to_us(when: datetime) -> int:

@@ -13,6 +13,7 @@ from bot.commands.registry import Context, UsageError
 from bot.store.models import Client, Coach, Invite
 from bot.store.queries import client_by_name
 from rules.contract import Mode
+from rules.localtime import zone_refusal
 
 MAX_SHOWN = 30
 MAX_NAME = 40
@@ -87,15 +88,13 @@ def parse_time(text: str, example: str) -> time:
     raise problem(example, f"'{shown(text)}' is not a time of day")
 
 
-def parse_duration(text: str, example: str) -> int:
-    """`20m`, `1h30m`, `1h` or a bare `90` as minutes (1 minute to 24 hours)."""
+def parse_duration(text: str, example: str, *, high: int = MAX_MINUTES) -> int:
+    """`20m`, `1h30m`, `1h` or a bare `90` as minutes, from 1 to `high` (24 hours)."""
     match = _DURATION.fullmatch(text.lower().replace(" ", ""))
     if not text or match is None or not any(match.groups()):
         raise problem(example, f"'{shown(text)}' is not a duration")
     minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
-    if not 0 < minutes <= MAX_MINUTES:
-        raise problem(example, f"'{shown(text)}' must be between 1 minute and 24 hours")
-    return minutes
+    return bounded(minutes, text, example, low=1, high=high, what="minutes")
 
 
 def out_of_range(example: str, value: str, *, low: object, high: object, what: str) -> UsageError:
@@ -132,49 +131,11 @@ def parse_mode(text: str, example: str) -> Mode:
     return mode
 
 
-_ZONE_FOR = {
-    "EST": "America/New_York", "EDT": "America/New_York", "EST5EDT": "America/New_York",
-    "CST": "America/Chicago", "CDT": "America/Chicago", "CST6CDT": "America/Chicago",
-    "MST": "America/Denver", "MDT": "America/Denver", "MST7MDT": "America/Denver",
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PST8PDT": "America/Los_Angeles",
-    "HST": "Pacific/Honolulu", "GMT": "Europe/London", "BST": "Europe/London",
-    "WET": "Europe/Lisbon", "CET": "Europe/Paris", "CEST": "Europe/Paris", "MET": "Europe/Paris",
-    "EET": "Europe/Athens", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
-    "AEST": "Australia/Sydney",
-}  # fmt: skip
-_OFFSET = re.compile(
-    r"(?:etc/)?(?:gmt|utc|uct)\s*[+\-−]\s*\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?"
-)
-
-
-_KNOWN_NAMES = frozenset(name.upper() for name in pytz.all_timezones)
-
-
-def zone_refusal(text: str) -> str | None:
-    """Why `text` is not a place's zone (an abbreviation or a fixed offset), else None.
-
-    Only IANA place names (Area/City) and UTC itself are accepted: a fixed offset or an
-    abbreviation ignores daylight saving, so hours read in it would drift twice a year.
-    """
-    name = text.strip()
-    upper = name.upper()
-    if upper in {"UTC", "ETC/UTC"}:
-        return None
-    if _OFFSET.fullmatch(name.lower()) or upper.startswith("ETC/"):
-        return f"{shown(name)} is a fixed offset, not a place: use a zone like Europe/London"
-    if upper not in _ZONE_FOR and upper not in _KNOWN_NAMES:
-        return None  # not a zone at all: parse_zone says so
-    if "/" not in name or upper.startswith("SYSTEMV/"):
-        place = _ZONE_FOR.get(upper, "Europe/London")
-        return f"{shown(name)} is an abbreviation, not a place: use a zone like {place}"
-    return None
-
-
 def parse_zone(text: str, example: str) -> str:
     """An IANA time zone name such as Europe/London, spelled as pytz knows it."""
     if not text or len(text) > 64:
         raise problem(example, "name a time zone")
-    refusal = zone_refusal(text)
+    refusal = zone_refusal(shown(text))
     if refusal is not None:
         raise UsageError(f"{example.split(' ', 1)[0]}: {refusal}")
     try:

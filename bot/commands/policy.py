@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import difflib
+import functools
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from babel import Locale
+from babel.numbers import get_territory_currencies
 
 from bot.commands import REGISTRY
 from bot.commands.args import (
     coach_of,
+    out_of_range,
     parse_count,
     parse_time,
     parse_zone,
@@ -17,22 +23,26 @@ from bot.commands.args import (
     shown,
 )
 from bot.commands.client import availability, set_display_zone
-from bot.commands.registry import Context, Role, words
+from bot.commands.registry import Context, Role, UsageError, words
 from bot.commands.views import billing_words, coach_policy, policy_text
 from bot.store.policy import coach_setting, set_policy_field
 from rules.calendar import BusinessCalendar, parse_hours
-from rules.contract import BillingTerms, Policy, ReplyPromise
+from rules.contract import BillingTerms, Policy, PromiseOutOfRange, ReplyPromise
 from rules.templates import format_local
 
 HOURS_EXAMPLE = "/hours mon-thu 09:00-12:00,13:00-17:00; fri 09:00-13:00"
 ZONE_EXAMPLE = "/timezone Europe/London"
 REPLY_EXAMPLE = "/reply_within 24h"
+_PROMISE_WORDS = {
+    "h": ("hours of open time", REPLY_EXAMPLE),
+    "d": ("working days", "/reply_within 2d"),
+}
 HOLIDAYS_EXAMPLE = "/holidays GB"
 DIGEST_EXAMPLE = "/digest 18:00"
 DIGEST_DAYS = {"daily": True, "every": True, "working": False, "workdays": False}
 BILLING_EXAMPLE = "/billing 5 60 GBP 15"
 OFF = {"off", "none", "no"}
-MAX_RATE = Decimal(100_000)
+MIN_RATE, MAX_RATE = Decimal("0.01"), Decimal(100_000)
 
 
 def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
@@ -99,6 +109,10 @@ def reply_within(ctx: Context, args: str) -> str:
         return f"You reply {policy.reply_within.describe()}. Change it like this: {REPLY_EXAMPLE}"
     try:
         promise = ReplyPromise.parse(args)
+    except PromiseOutOfRange as wide:
+        what, example = _PROMISE_WORDS[wide.unit]
+        low, high = f"1{wide.unit}", f"{wide.high}{wide.unit}"
+        raise out_of_range(example, args, low=low, high=high, what=what) from None
     except ValueError:
         raise problem(REPLY_EXAMPLE + " or 2d", f"'{shown(args)}' is not a reply time") from None
     set_field(ctx, "reply_within", "reply_within", promise)
@@ -182,20 +196,18 @@ def billing(ctx: Context, args: str) -> str:
     if len(parts) == 1 and parts[0].lower() in OFF:
         set_field(ctx, "billing", "billing", None)
         return "Billing off: logged time is kept but not billed."
-    terms = parse_billing(parts)
+    terms = parse_billing(parts, ctx.now.date())
     policy = set_field(ctx, "billing", "billing", terms)
     return f"Billing set: {billing_words(policy)}."
 
 
-def parse_billing(parts: list[str]) -> BillingTerms:
-    """`5 60 GBP [15]` as billing terms."""
+def parse_billing(parts: list[str], today: date) -> BillingTerms:
+    """`5 60 GBP [15]` as billing terms (the currency one in use on `today`)."""
     if not 3 <= len(parts) <= 4:
         raise problem(BILLING_EXAMPLE, "give free minutes, hourly rate and currency")
     free = parse_count(parts[0], BILLING_EXAMPLE, what="free minutes", high=600)
     rate = parse_rate(parts[1])
-    currency = parts[2].upper()
-    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
-        raise problem(BILLING_EXAMPLE, f"'{shown(parts[2])}' is not a currency code like GBP")
+    currency = parse_currency(parts[2], today)
     increment = 15
     if len(parts) == 4:
         increment = parse_count(parts[3], BILLING_EXAMPLE, what="an increment in minutes", high=240)
@@ -205,16 +217,38 @@ def parse_billing(parts: list[str]) -> BillingTerms:
 
 
 def parse_rate(text: str) -> Decimal:
-    """An hourly rate: `60` or `62.50`."""
+    """An hourly rate above zero: `60` or `62.50`."""
     try:
         rate = Decimal(text)
     except InvalidOperation:
-        rate = Decimal(-1)
-    if (
-        not rate.is_finite()
-        or rate < 0
-        or rate > MAX_RATE
-        or rate != rate.quantize(Decimal("0.01"))
-    ):
+        rate = Decimal("NaN")
+    if not rate.is_finite() or rate != rate.quantize(Decimal("0.01")):
         raise problem(BILLING_EXAMPLE, f"'{shown(text)}' is not an hourly rate like 60 or 62.50")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise out_of_range(
+            BILLING_EXAMPLE, text, low=MIN_RATE, high=MAX_RATE, what="an hourly rate"
+        )
     return rate
+
+
+def parse_currency(text: str, today: date) -> str:
+    """An ISO 4217 code of a currency in use on `today` (`gbp` reads as GBP)."""
+    code = text.strip().upper()
+    known = currencies(today)
+    if code in known:
+        return code
+    swapped = [c for c in sorted(known) if sorted(c) == sorted(code)]  # GPB for GBP
+    close = swapped or difflib.get_close_matches(code, sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "use a code like GBP, EUR or USD"
+    raise UsageError(f"/billing: '{shown(text)}' is not a currency in use (ISO 4217); {hint}")
+
+
+@functools.lru_cache(maxsize=4)
+def currencies(today: date) -> frozenset[str]:
+    """The ISO 4217 codes legal tender somewhere on `today`, from CLDR (Babel)."""
+    territories = (t for t in Locale("en").territories if len(t) == 2 and t.isalpha())
+    return frozenset(
+        code
+        for territory in territories
+        for code in get_territory_currencies(territory, start_date=today, tender=True)
+    )

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot import outbox
 from bot.commands import REGISTRY
-from bot.commands.args import coach_of, problem, shown
+from bot.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
 from bot.commands.policy import OFF, set_field
 from bot.commands.registry import Context, Document, Reply, Role
 from bot.commands.views import coach_policy
@@ -55,9 +55,14 @@ def report(ctx: Context, args: str) -> Reply:
 def parse_month(text: str) -> date:
     """`2026-11` as the first day of that month."""
     match = _MONTH.fullmatch(text)
-    if match and 2000 <= int(match.group(1)) <= 2099 and 1 <= int(match.group(2)) <= 12:
-        return date(int(match.group(1)), int(match.group(2)), 1)
-    raise problem(REPORT_EXAMPLE, f"'{shown(text)}' is not a month")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise problem(REPORT_EXAMPLE, f"'{shown(text)}' is not a month")
+    year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise out_of_range(
+            REPORT_EXAMPLE, text, low=f"{FIRST_YEAR}-01", high=f"{LAST_YEAR}-12", what="a month"
+        )
+    return date(year, int(match.group(2)), 1)
 
 
 @REGISTRY.add("show", roles={Role.COACH}, usage=SHOW_EXAMPLE)
@@ -83,6 +88,7 @@ def show(ctx: Context, args: str) -> str:
         text=text,
         now=ctx.now,
         copy_from=copy_pairs([message]),
+        attachments=outbox.shared_files([message]),
         coach_id=coach.id,
         client_id=client.id,
         message_id=message.id,
@@ -155,6 +161,10 @@ def turn_off(ctx: Context, field: str) -> None:
 def _amount(text: str, unit: str, example: str, *, high: int, what: str) -> int:
     """`12h` or `12` (for unit `h`) as a whole number from 1 to `high`."""
     number = text[:-1] if text.endswith(unit) else text
-    if number.isascii() and number.isdigit() and 1 <= int(number) <= high:
-        return int(number)
-    raise problem(example, f"'{shown(text)}' is not a number of {what} from 1 to {high}, or off")
+    if not (number.isascii() and number.isdigit()):
+        raise problem(
+            example, f"'{shown(text)}' is not a number of {what} from 1 to {high}, or off"
+        )
+    if not 1 <= int(number) <= high:
+        raise out_of_range(example, text, low=f"1{unit}", high=f"{high}{unit}", what=what)
+    return int(number)

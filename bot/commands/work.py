@@ -10,6 +10,7 @@ from bot.store.models import TimeEntry
 from bot.store.policy import contract_for
 
 REPLY_EXAMPLE = "/reply Alex See you on Thursday!"
+MAX_LOGGED = 600  # ten hours: more between two sessions is a typo, not work
 LOG_EXAMPLE = "/log Alex 20m goals email"
 MAX_NOTE = 200
 
@@ -39,7 +40,7 @@ def log_time(ctx: Context, args: str) -> str:
     name, rest = split_first(args)
     found = find_client(ctx, name, LOG_EXAMPLE)
     duration, note = split_first(rest)
-    minutes = parse_duration(duration, LOG_EXAMPLE)
+    minutes = parse_duration(duration, LOG_EXAMPLE, high=MAX_LOGGED)
     note = " ".join(clean(note).split())
     if len(note) > MAX_NOTE:
         raise problem(LOG_EXAMPLE, f"the note is longer than {MAX_NOTE} characters")

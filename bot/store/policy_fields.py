@@ -168,7 +168,7 @@ _DECODE: Mapping[str, Callable[[Any], Any]] = {
     "hours": _text,
     "closures": _closures_from,
     "holidays": _optional(_text),
-    "reply_within": lambda raw: ReplyPromise.parse(_text(raw)),
+    "reply_within": lambda raw: ReplyPromise.parse(_text(raw), bounded=False),
     "digest_time": _digest_from,
     "default_mode": lambda raw: Mode(_text(raw)),
     "weekly_quota": _count,

@@ -359,8 +359,22 @@ def test_a_wrong_value_is_an_error_naming_the_key(tmp_path: Path, text: str, exp
         ),
         (
             'key = "mel"\nname = "Mel"\nreply_within = "soon"',
-            'config: [[coaches]] "mel" reply_within must be hours of open time like 24h or '
-            'working days like 2d, not "soon"',
+            'config: [[coaches]] "mel" reply_within must be hours of open time like 24h '
+            '(at most 336h) or working days like 2d (at most 30d), not "soon"',
+        ),
+        (
+            'key = "mel"\nname = "Mel"\nreply_within = "400h"',
+            'config: [[coaches]] "mel" reply_within must be hours of open time like 24h '
+            '(at most 336h) or working days like 2d (at most 30d), not "400h"',
+        ),
+        (
+            'key = "mel"\nname = "Mel"\ntimezone = "EST"',
+            'config: [[coaches]] "mel" timezone must name a place, like America/New_York, '
+            'not "EST"',
+        ),
+        (
+            'key = "mel"\nname = "Mel"\ntimezone = "UTC+5"',
+            'config: [[coaches]] "mel" timezone must name a place, like Europe/London, not "UTC+5"',
         ),
         (
             'key = "mel"\nname = "Mel"\nreply_within = 24',

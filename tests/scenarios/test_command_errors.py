@@ -32,13 +32,33 @@ COACH_ERRORS = [
         "/reply_within soon",
         "/reply_within: 'soon' is not a reply time; use /reply_within 24h or 2d",
     ),
-    ("/reply_within 0h", "/reply_within: '0h' is not a reply time; use /reply_within 24h or 2d"),
+    (
+        "/reply_within 0h",
+        "/reply_within: 0h is out of range — use hours of open time from 1h to 336h, "
+        "like /reply_within 24h",
+    ),
+    (
+        "/reply_within 400h",
+        "/reply_within: 400h is out of range — use hours of open time from 1h to 336h, "
+        "like /reply_within 24h",
+    ),
+    (
+        "/reply_within 45d",
+        "/reply_within: 45d is out of range — use working days from 1d to 30d, "
+        "like /reply_within 2d",
+    ),
     ("/holidays Narnia land", "/holidays: 'Narnia land' is not a country code; use /holidays GB"),
     (
         "/holidays XX",
         "/holidays: 'XX' is not a country we know holidays for; use a country code "
         "like GB, or GB-ENG for a subdivision",
     ),
+    (
+        "/report 1999-12",
+        "/report: 1999-12 is out of range — use a month from 2000-01 to 2099-12, like /report 2026-11",
+    ),
+    ("/report 2026-13", "/report: '2026-13' is not a month; use /report 2026-11"),
+    ("/notice 99d", "/notice: 99d is out of range — use days from 1d to 30d, like /notice 3d"),
     ("/digest 6pm", "/digest: '6pm' is not a time of day; use /digest 18:00"),
     ("/digest 25:00", "/digest: '25:00' is not a time of day; use /digest 18:00"),
     ("/billing 5 60", f"/billing: give free minutes, hourly rate and currency; {BILLING_USE}"),
@@ -50,8 +70,29 @@ COACH_ERRORS = [
         "/billing 5 lots GBP",
         f"/billing: 'lots' is not an hourly rate like 60 or 62.50; {BILLING_USE}",
     ),
-    ("/billing 5 -1 GBP", f"/billing: '-1' is not an hourly rate like 60 or 62.50; {BILLING_USE}"),
-    ("/billing 5 60 pounds", f"/billing: 'pounds' is not a currency code like GBP; {BILLING_USE}"),
+    (
+        "/billing 5 -1 GBP",
+        "/billing: -1 is out of range — use an hourly rate from 0.01 to 100000, "
+        "like /billing 5 60 GBP 15",
+    ),
+    (
+        "/billing 5 0 GBP",
+        "/billing: 0 is out of range — use an hourly rate from 0.01 to 100000, "
+        "like /billing 5 60 GBP 15",
+    ),
+    (
+        "/billing 5 60.123 GBP",
+        f"/billing: '60.123' is not an hourly rate like 60 or 62.50; {BILLING_USE}",
+    ),
+    (
+        "/billing 5 60 pounds",
+        "/billing: 'pounds' is not a currency in use (ISO 4217); use a code like GBP, EUR or USD",
+    ),
+    ("/billing 5 60 GPB", "/billing: 'GPB' is not a currency in use (ISO 4217); did you mean GBP?"),
+    (
+        "/billing 5 60 DEM",
+        "/billing: 'DEM' is not a currency in use (ISO 4217); use a code like GBP, EUR or USD",
+    ),
     ("/billing 5 60 GBP 0", f"/billing: the increment must be at least 1 minute; {BILLING_USE}"),
     (
         "/message nonsense hi",
@@ -143,11 +184,15 @@ COACH_ERRORS = [
     ("/log Alex twenty", "/log: 'twenty' is not a duration; use /log Alex 20m goals email"),
     (
         "/log Alex 0m",
-        "/log: '0m' must be between 1 minute and 24 hours; use /log Alex 20m goals email",
+        "/log: 0m is out of range — use minutes from 1 to 600, like /log Alex 20m goals email",
     ),
     (
         "/log Alex 25h",
-        "/log: '25h' must be between 1 minute and 24 hours; use /log Alex 20m goals email",
+        "/log: 25h is out of range — use minutes from 1 to 600, like /log Alex 20m goals email",
+    ),
+    (
+        "/log Alex 10h1m",
+        "/log: 10h1m is out of range — use minutes from 1 to 600, like /log Alex 20m goals email",
     ),
     # anyone
     ("/hourz", "I don't know /hourz. Did you mean /hours? /help lists what you can use."),

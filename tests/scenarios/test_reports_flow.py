@@ -164,7 +164,7 @@ def test_brief_and_notice_are_set_shown_and_turned_off(chat: Harness) -> None:
         "Pre-session briefs off. /brief 12h turns them back on."
     ]
     assert chat.say("melody", "/brief 100h") == [
-        "/brief: '100h' is not a number of hours from 1 to 72, or off; use /brief 12h"
+        "/brief: 100h is out of range — use hours from 1h to 72h, like /brief 12h"
     ]
     assert chat.say("melody", "/notice 1d") == ["Clients hear of a closure 1 day before it begins."]
     assert chat.say("melody", "/notice off") == [
