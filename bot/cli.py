@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "run": "run every configured transport (the console if none)",
     "console": "chat with the bot in this terminal (SQLite, no tokens)",
-    "demo": "play a scripted coaching day and print the transcript",
+    "demo": "play a scripted coaching week and print the transcript",
     "migrate": "bring the database schema up to date and exit",
 }
 

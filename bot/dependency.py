@@ -10,13 +10,13 @@ from sqlmodel import Session, col, select
 from bot.store.models import Client, Message
 from bot.store.policy import client_overrides
 from rules.calendar import BusinessCalendar
-from rules.contract import NEEDS_REPLY, Policy
+from rules.contract import QUOTA_KINDS, Policy
 
 RECENT = timedelta(days=7)
 BEFORE_WEEKS = 4  # the weekly average is taken over these weeks before the last seven days
 MIN_RECENT = 3  # fewer messages than this in a week is never a signal
 QUOTA_WEEKS = 3
-_QUOTA_KINDS = frozenset(k.value for k in NEEDS_REPLY)
+_QUOTA_KINDS = frozenset(k.value for k in QUOTA_KINDS)
 
 Row = tuple[int, str | None, str, datetime]  # client id, kind, decision, received at
 

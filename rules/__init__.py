@@ -3,6 +3,7 @@
 from rules.classify import is_crisis, kind_for_command, plain_text_kind
 from rules.contract import (
     NEEDS_REPLY,
+    QUOTA_KINDS,
     BillingTerms,
     ClientMessage,
     ClientState,
@@ -39,6 +40,7 @@ from rules.templates import (
 
 __all__ = [
     "NEEDS_REPLY",
+    "QUOTA_KINDS",
     "TEMPLATES",
     "Alumni",
     "AskKind",

@@ -32,8 +32,11 @@ class Kind(StrEnum):
     GOALS = "goals"
 
 
-#: Kinds that ask the coach for a reply (and so carry a reply-by time and count against quota).
+#: Kinds that ask the coach for a reply (and so carry a reply-by time).
 NEEDS_REPLY = frozenset({Kind.QUESTION, Kind.SCHEDULING, Kind.GOALS})
+#: Kinds that count against the weekly quota: scheduling never does (it is what lets a client
+#: keep their sessions), nor do updates.
+QUOTA_KINDS = NEEDS_REPLY - {Kind.SCHEDULING}
 
 #: What a `specific` contract allows when the coach has not said otherwise.
 DEFAULT_SPECIFIC_KINDS = frozenset({Kind.GOALS, Kind.SCHEDULING})

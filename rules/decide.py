@@ -8,7 +8,14 @@ from typing import ClassVar, Literal
 
 from rules.calendar import BusinessCalendar
 from rules.classify import is_crisis, plain_text_kind
-from rules.contract import NEEDS_REPLY, ClientMessage, ClientState, Contract, Kind, Mode
+from rules.contract import (
+    QUOTA_KINDS,
+    ClientMessage,
+    ClientState,
+    Contract,
+    Kind,
+    Mode,
+)
 from rules.standing import standing
 from rules.templates import contract_values, format_local, queue_values, render
 
@@ -97,8 +104,8 @@ _NO_HISTORY = ClientState()
 
 
 def quota_counts(kind: Kind | None) -> bool:
-    """Whether a message of this kind counts against the weekly quota (updates never do)."""
-    return kind in NEEDS_REPLY
+    """Whether a message of this kind counts against the weekly quota (not updates, scheduling)."""
+    return kind in QUOTA_KINDS
 
 
 def uses_quota(decision: Decision) -> bool:

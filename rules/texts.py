@@ -99,7 +99,7 @@ _DEFAULTS = {
         "the weekly quota is used: kept for the next session",
     ),
     "park_no_session": _spec(
-        "{reason} I've saved this for your next session with {coach}.",
+        "{reason} I've saved this for your next session with {coach}, once one is booked.",
         ("reason",),
         "kept for the next session when none is booked yet",
     ),
@@ -186,7 +186,7 @@ def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
         one = weekly_quota == 1
         text += (
             f" Up to {weekly_quota} {'message' if one else 'messages'} a week that "
-            f"{'needs a reply is' if one else 'need a reply are'} passed on; "
+            f"{'needs a reply is' if one else 'need a reply are'} passed on (scheduling aside); "
             "more are saved for your next session."
         )
     return text

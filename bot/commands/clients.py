@@ -138,7 +138,7 @@ def quota(ctx: Context, args: str) -> str:
     return (
         f"{found.name}: up to {count} message{'s' if many else ''} a week that "
         f"need{'' if many else 's'} a reply {'are' if many else 'is'} passed on; "
-        "more are kept for the next session."
+        "more are kept for the next session (scheduling always goes through)."
     )
 
 

@@ -218,7 +218,7 @@ def test_the_brief_counts_urgent_messages_apart(
     clock.set(at(2026, 12, 3, 14))
     scheduler.tick()
     [brief] = [r.text for r in outbox_rows(engine) if r.text.startswith("Before your")]
-    assert "Since they joined: 3 messages — 1 urgent, 2 updates." in brief
+    assert "Since Alex joined: 3 messages — 1 urgent, 2 updates." in brief
 
 
 def test_an_unanswered_urgent_message_tops_the_digest_marked_urgent(

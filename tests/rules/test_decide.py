@@ -191,7 +191,7 @@ def test_parked_without_a_booked_session_says_so() -> None:
     assert decision.session is None
     assert decision.reply == (
         "Between-session messages like this aren't part of your contract. I've saved this for "
-        "your next session with Melody."
+        "your next session with Melody, once one is booked."
     )
 
 
@@ -218,7 +218,7 @@ def test_question_over_the_quota_without_a_session_says_why() -> None:
     decision = decide(contract, question(), NOW, ClientState(quota_used=1))
     assert decision.reply == (
         "You've reached this week's limit of messages that get a reply between sessions (1). "
-        "I've saved this for your next session with Melody."
+        "I've saved this for your next session with Melody, once one is booked."
     )
 
 
@@ -233,7 +233,23 @@ def test_updates_never_count_against_the_quota() -> None:
     assert isinstance(decision, Digest)
     assert not quota_counts(Kind.FYI)
     assert not uses_quota(decision)
-    assert all(quota_counts(kind) for kind in (Kind.QUESTION, Kind.SCHEDULING, Kind.GOALS))
+    assert all(quota_counts(kind) for kind in (Kind.QUESTION, Kind.GOALS))
+
+
+def test_scheduling_never_uses_up_the_weekly_quota() -> None:
+    """A client over the quota can still move a session: scheduling is what keeps sessions."""
+    contract = alex(melody(weekly_quota=1))
+    decision = decide(
+        contract,
+        ClientMessage("Can we move to Friday?", Kind.SCHEDULING),
+        NOW,
+        ClientState(quota_used=1),
+    )
+    assert isinstance(decision, Forward)
+    assert not uses_quota(decision)
+    assert not quota_counts(Kind.SCHEDULING)
+    over = decide(contract, question(), NOW, ClientState(quota_used=1))
+    assert isinstance(over, Park)
 
 
 def test_a_quota_of_zero_means_no_limit() -> None:

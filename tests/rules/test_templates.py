@@ -218,7 +218,7 @@ def test_contract_in_words_says_what_a_specific_contract_allows_and_the_quota() 
     assert (
         "Between sessions you can send goals (/goals) and scheduling (/reschedule); anything "
         "else is saved for your next session. Up to 2 messages a week that need a reply are "
-        "passed on; more are saved for your next session."
+        "passed on (scheduling aside); more are saved for your next session."
     ) in text
 
 

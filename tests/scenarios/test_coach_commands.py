@@ -205,11 +205,11 @@ def test_mode_allow_and_quota_change_the_clients_terms(h: Harness) -> None:
     ]
     assert h.say("melody", "/quota Alex 2") == [
         "Alex: up to 2 messages a week that need a reply are passed on; "
-        "more are kept for the next session."
+        "more are kept for the next session (scheduling always goes through)."
     ]
     assert h.say("melody", "/quota Alex 1") == [
         "Alex: up to 1 message a week that needs a reply is passed on; "
-        "more are kept for the next session."
+        "more are kept for the next session (scheduling always goes through)."
     ]
     h.say("melody", "/quota Alex 2")
     stored = alex(h)

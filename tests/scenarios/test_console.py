@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,27 +29,94 @@ def invite_code(screen: str) -> str:
     return match.group(1)
 
 
-def test_demo_plays_a_whole_day_as_a_readable_transcript() -> None:
+def demo(files: Path) -> str:
+    """The demo's transcript, with its files written to `files`."""
     out = io.StringIO()
+    run_demo(out, files)
+    return out.getvalue()
 
-    run_demo(out)
 
-    screen = out.getvalue()
-    for line in (
-        "coach: /invite Alex open_door",
+def test_demo_plays_a_scripted_week_as_a_readable_transcript(tmp_path: Path) -> None:
+    screen = demo(tmp_path / "first")
+
+    days = re.findall(r"^# (\w+day) \d+ Nov\b", screen, re.M)
+    assert days == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Monday"]
+    for seen in (
+        # three clients, three contracts, three zones
         "Welcome, Alex!",
+        "Welcome, Sam!",
+        "Welcome, Lena!",
+        "Times are now shown to you in America/New_York",
+        "Times are now shown to you in Europe/Berlin",
+        # the closure, and its notice reaching every client in their own zone
+        "Closed: #1 2026-11-27 Training day.",
+        "→ alex [#28]: Heads-up: Melody is away on Fri 27 Nov (Training day).",
+        "→ sam [#29]: Heads-up: Melody is away from Thu 26 Nov, 19:00 EST",
+        "→ lena [#30]: Heads-up: Melody is away from Fri 27 Nov, 01:00 CET",
+        "Melody is away (Training day) until Mon 30 Nov, 10:00 CET",
+        # open door: an update for the digest, which comes in the evening
         "Thanks — noted for Melody's daily round-up, no reply needed.",
-        "[1] Just an update",
         "Your daily digest · Mon 23 Nov, 18:00 GMT",
-        "Melody is out of the office until Tue 24 Nov, 09:00 GMT",
-        "Got it — saved for when Melody is back",
-        "Alex · 2 messages while you were closed",
-        "Melody: Friday 10:00 works — and yes, bring the journal.",
+        # sessions only: a question is parked for the session, and the brief comes before it
+        "I've saved this for your session on Thu 26 Nov, 15:00 CET.",
+        "Before your session with Lena · Thu 26 Nov, 14:30 GMT",
+        "Kept for this session (1):",
+        # the weekly quota, which scheduling never uses up
+        "You've reached this week's limit of messages that get a reply between sessions (2).",
+        "→ coach [#25]: Sam · scheduling · reply by Thu 26 Nov, 10:00 GMT",
+        # a crisis goes through at once, whatever the contract
         "🚨 URGENT — Alex",
         "Samaritans",
-        "Attached: voice note — /show",
+        # the reply promise: a reminder before it, the digest once it is broken
+        "Reminder: Sam is waiting for a reply by Thu 26 Nov, 10:00 GMT",
+        "Overdue replies (3)",
+        "Sent to Sam. (3 waiting messages answered.)",
+        # a former client's news
+        "Thanks for the news — I've added it to Melody's daily round-up. No reply needed.",
+        "Alex (former client) · 1 message",
+        # billable time and the month's report
+        "Logged 45 min for Sam: 45 min billable, 45.00 GBP.",
+        "Since Lena joined: 2 messages",
+        "Report for November 2026",
     ):
-        assert line in screen, line
+        assert seen in screen, seen
+    saved = re.search(r"\(file: report-2026-11\.png, \d+ kB, saved as (.+)\)", screen)
+    assert saved, screen
+    picture = Path(saved.group(1))
+    assert picture.parent == tmp_path / "first"
+    assert picture.read_bytes().startswith(b"\x89PNG")
+    assert f"# The report's picture is in {tmp_path / 'first'}" in screen
+    # every line was understood: no usage hints, no invite code missed
+    assert "; use /" not in screen and "missing-code" not in screen
+
+
+def test_demo_is_the_same_every_time(tmp_path: Path) -> None:
+    def steady(screen: str, files: Path) -> str:
+        codes = re.findall(r"Or send me: /start (\S+)", screen)
+        assert len(codes) == 3
+        for number, code in enumerate(codes):
+            screen = screen.replace(code, f"CODE{number}")
+        return screen.replace(str(files), "FILES")
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert steady(demo(first), first) == steady(demo(second), second)
+
+
+def test_the_readme_demo_command_writes_the_picture_into_the_current_folder(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "saved as boundarybot-demo-files/" in done.stdout
+    pictures = list((tmp_path / "boundarybot-demo-files").glob("*-report-2026-11.png"))
+    assert len(pictures) == 1 and pictures[0].read_bytes().startswith(b"\x89PNG")
 
 
 def test_with_no_configuration_the_console_has_a_sample_coach_and_strangers_can_join(

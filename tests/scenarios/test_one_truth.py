@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.store.models import Client, Identity
+from bot.store.models import Client, Identity, Message
 from bot.transports.slack_home import home_view
 from tests.harness import Harness
 
@@ -99,3 +99,18 @@ def test_a_weekly_quota_of_one_reads_one_message(h: Harness) -> None:
     h.say("melody", "/reply_within 1h")
     [said] = h.say("sam", "/hours")
     assert "Melody replies within 1 open hour." in said
+
+
+def test_scheduling_never_uses_up_the_weekly_quota(h: Harness) -> None:
+    """Over a quota of one, Sam can still move his session; a second question is kept."""
+    h.say("melody", "/quota Sam 1")
+    for text in ("/reschedule Could we move to Friday?", "/reschedule Or Thursday?"):
+        [said] = h.say("sam", text)
+        assert said.startswith("Thanks — Melody has your message and will reply by"), said
+    [first] = h.say("sam", "/ask Should I bring my journal?")
+    assert first.startswith("Thanks — Melody has your message"), first
+    [second] = h.say("sam", "/ask And my notes?")
+    assert second.startswith("You've reached this week's limit"), second
+    with Session(h.engine) as session:
+        decided = [m.decision for m in session.exec(select(Message).order_by(Message.id)).all()]
+    assert decided == ["forward", "forward", "forward", "park"]
