@@ -115,6 +115,7 @@ def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
             due_at=due,
             coach_id=coach.id,
             on_conflict="retime",
+            now=now,
         )
     brief_hours = setting_or_off(coach, "brief_hours")
     if brief_hours:  # 0 would brief at the session itself: off too
@@ -159,6 +160,7 @@ def _ensure_briefs(
             coach_id=coach.id,
             client_id=client.id,
             on_conflict="retime",
+            now=now,
         )
 
 
@@ -249,8 +251,13 @@ def _put_timer(
     client_id: int | None = None,
     ref_id: int | None = None,
     on_conflict: OnConflict = "nothing",
+    now: datetime | None = None,
 ) -> None:
-    """Insert a timer unless its key exists; `retime` moves a pending one, `rearm` a done one."""
+    """Insert a timer unless its key exists; `retime` moves a pending one, `rearm` a done one.
+
+    With `now`, `retime` leaves a timer that is already due alone: it runs, late, rather than
+    being moved past what it was for (a brief past its session, after the worker was down).
+    """
     table = Timer.__table__  # type: ignore[attr-defined]
     values: dict[str, Any] = {
         "key": key,
@@ -269,6 +276,8 @@ def _put_timer(
         changes: dict[str, Any] = {"due_at": stmt.excluded.due_at}
         # retime rewrites only a pending timer whose time changed: no churn on every pass
         where = (table.c.status == "pending") & (table.c.due_at != stmt.excluded.due_at)
+        if now is not None:
+            where &= table.c.due_at > now.astimezone(UTC)
         if on_conflict == "rearm":
             changes |= {"status": "pending", "done_at": None, "claimed_until": None}
             where = table.c.status == "done"

@@ -356,3 +356,24 @@ def test_a_brief_is_not_sent_after_its_session_has_begun(
     clock.set(at(2026, 12, 5, 10))  # back after downtime, two days after the session
     Scheduler(engine, clock).run_due()
     assert [r.text for r in outbox_rows(engine) if r.text.startswith("Before your session")] == []
+
+
+def test_a_brief_already_due_is_sent_not_moved_when_the_worker_comes_back(
+    engine: Engine, clock: ManualClock, melody: Coach
+) -> None:
+    """Planned for Wed's last open minute; the worker is down until Thu 14:30, and plans first."""
+    with transaction(engine) as session:
+        client = alex(session)
+        client.next_session = at(2026, 12, 3, 15)
+        session.add(client)
+        add_message(session, client, received_at=at(2026, 12, 1, 10), text="for the session")
+    clock.set(at(2026, 12, 1, 12))
+    Scheduler(engine, clock).ensure()
+    clock.set(at(2026, 12, 3, 14, 30))  # past the planned time, before the session
+    scheduler = Scheduler(engine, clock)
+    scheduler.ensure()  # the worker's loop plans before it runs what is due
+    scheduler.run_due()
+    briefs = [r.text for r in outbox_rows(engine) if r.text.startswith("Before your session")]
+    assert briefs == [
+        "Before your session with Alex · Thu 3 Dec, 15:00 GMT\nSince Alex joined: 1 message — 1 update."
+    ]
