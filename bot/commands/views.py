@@ -61,6 +61,9 @@ def policy_text(session: Session, coach: Coach, now: datetime) -> str:
         f"Billing: {billing_words(policy)}",
         f"Your own texts: {custom}",
         f"Crisis resources: {'yours' if policy.crisis_text else 'the default'}",
+        "Your crisis phrases: "
+        + (", ".join(f"“{p}”" for p in policy.crisis_phrases) or "none (the built-in list only)")
+        + " — /crisis_phrases",
         "",
         f"What a new client ({policy.default_mode}) would get right now:",
         preview_text(sample_contract(policy), now),

@@ -41,7 +41,7 @@ SAMPLE_ARGS = {
     "forget": "Alex confirm",
 }
 #: A stranger is refused by the command registry, or before it by the dispatcher's polite line.
-REFUSED_STRANGER = (["That command is for coaches."], [STRANGER_LINE])
+REFUSED_STRANGER = ([STRANGER_LINE],)  # never "that command is for coaches"
 #: Tables a refused command may touch: the refusal itself and the event it answers.
 BOOKKEEPING = {"outbox", "processedevent"}
 

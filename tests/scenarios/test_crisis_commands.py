@@ -60,6 +60,7 @@ def test_crisis_default_restores_the_default_resources(h: Harness) -> None:
 
 def test_crisis_phrases_are_listed_added_and_removed(h: Harness) -> None:
     assert h.say("melody", "/crisis_phrases")[0].startswith("You have no crisis phrases")
+    assert "Your crisis phrases: none (the built-in list only)" in h.say("melody", "/policy")[0]
     said = h.say("melody", "/crisis_phrases add  Drowning   IN it ")
     assert said == [
         "Crisis phrase added: 'drowning in it'. A message with it now gets the crisis answer."
@@ -67,6 +68,8 @@ def test_crisis_phrases_are_listed_added_and_removed(h: Harness) -> None:
     assert stored(h)["crisis_phrases"] == ["drowning in it"]
     listed = h.say("melody", "/crisis_phrases")[0]
     assert "- drowning in it" in listed
+    policy = h.say("melody", "/policy")[0]
+    assert "Your crisis phrases: “drowning in it” — /crisis_phrases" in policy
     said = h.say("melody", "/crisis_phrases remove drowning in it")
     assert said[0].startswith("Crisis phrase removed: 'drowning in it'.")
     assert stored(h)["crisis_phrases"] == []
