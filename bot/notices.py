@@ -133,6 +133,7 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
         text=text,
         now=now,
         copy_from=copy_pairs(messages),
+        attachments=outbox.shared_files(messages),
         coach_id=coach.id,
         client_id=client.id,
         message_id=messages[0].id,
@@ -308,7 +309,7 @@ def brief_text(
     since = (
         f"Since your last session ({format_local(client.last_session, zone, now)})"
         if client.last_session is not None
-        else "Since they joined"
+        else f"Since {client.name} joined"
     )
     urgent = sum(m.decision == "urgent" for m in sent)
     counts = Counter(m.kind if m.kind in _COUNTED else None for m in sent if m.decision != "urgent")
@@ -372,6 +373,8 @@ def closure_span(closure: Closure, *, coach_zone: str, zone: str | None) -> str:
     ends = coach_tz.localize(datetime.combine(closure.end + timedelta(days=1), time(0)))
     reader = pytz.timezone(zone or coach_zone)
     if begins.astimezone(reader).time() == time(0) and ends.astimezone(reader).time() == time(0):
+        if closure.start == closure.end:
+            return f"on {_day(closure.start)}"
         return f"from {_day(closure.start)} to {_day(closure.end)}"
     return (
         f"from {format_local(begins, zone or coach_zone)} "

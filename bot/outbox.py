@@ -87,6 +87,37 @@ def enqueue(
     return row
 
 
+class HasAttachments(Protocol):
+    """A stored client message: its platform and attachment dicts (client_flow.attachments_json)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def attachments(self) -> list[dict[str, Any]]: ...
+
+
+#: The platforms whose senders copy a shared file by its id (Telegram copies the message).
+COPIES_BY_FILE_ID = frozenset({"slack"})
+
+
+def shared_files(messages: Sequence[HasAttachments]) -> tuple[Attachment, ...]:
+    """The files clients shared on Slack in `messages`, each once, in order: `attachments=`.
+
+    Only a Slack file id means anything to the Slack sender; other platforms' files travel as
+    `copy_from` and are left out here.
+    """
+    files: dict[str, Attachment] = {}
+    for message in messages:
+        if message.platform not in COPIES_BY_FILE_ID:
+            continue
+        for item in message.attachments or ():
+            file_id = str(item.get("file_id") or "")
+            if file_id and file_id not in files:
+                kind, name = str(item.get("type") or "file"), str(item.get("name") or "")
+                files[file_id] = Attachment(kind, file_id, name)
+    return tuple(files.values())
+
+
 def _payload(
     choices: Sequence[Choice],
     reply_to: str | None,

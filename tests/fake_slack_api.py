@@ -4,8 +4,10 @@ It answers what the bot calls (auth.test, chat.postMessage, chat.postEphemeral, 
 conversations.open, views.publish, apps.connections.open) and the three steps of
 `files_upload_v2`: files.getUploadURLExternal hands out an upload URL on this same server, the
 bytes are POSTed there, and files.completeUploadExternal shares them in a conversation (never
-in a user id, as Slack refuses). Every call is recorded; any can be scripted to fail or to
-answer HTTP 429 with Retry-After.
+in a user id, as Slack refuses). Files people shared can be registered (`share`): files.info
+describes them and their `url_private_download` on this server serves the bytes only with the
+bot token (otherwise it redirects to a sign-in page, as Slack does); `lose` makes one gone.
+Every call is recorded; any can be scripted to fail or to answer HTTP 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ BOT_TOKEN = "xoxb-test-token-never-logged"
 APP_TOKEN = "xapp-test-token-never-logged"
 BOT_USER, BOT_ID = "UBOT", "BBOT"
 UPLOAD = "upload"  # the name `fail` takes for the POST of a file's bytes to its upload URL
+DOWNLOAD = "download"  # the name `fail` takes for the GET of a shared file's bytes (HTTP 500)
 _JSON_ARGS = ("blocks", "view", "files")
 
 
@@ -68,6 +71,9 @@ class FakeSlack:
     url: str = ""
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
     _socket: web.WebSocketResponse | None = None
+    shared: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> files.info
+    downloads: list[str] = field(default_factory=list)  # file ids whose bytes were served
+    refused_downloads: int = 0  # GETs of a file without the bot token
 
     async def start(self) -> None:
         """Listen on a free port of 127.0.0.1."""
@@ -75,6 +81,9 @@ class FakeSlack:
         app.add_routes(
             [
                 web.post("/api/{method}", self._handle),
+                web.get("/api/{method}", self._handle),
+                web.get("/files-pri/{file_id}/download/{name}", self._download),
+                web.get("/signin", self._signin),
                 web.get("/link", self._link),
                 web.post("/upload/{file_id}", self._upload),
             ]
@@ -114,7 +123,8 @@ class FakeSlack:
     def fail(self, method: str, error: str, n: int = 1) -> None:
         """Answer the next `n` calls of `method` with `{"ok": false, "error": error}`.
 
-        `method` may be UPLOAD: the POST of a file's bytes then gets HTTP 500.
+        `method` may be UPLOAD: the POST of a file's bytes then gets HTTP 500; or DOWNLOAD: the
+        GET of a shared file's bytes gets HTTP 500.
         """
         self._errors.setdefault(method, []).extend([(200, {"error": error}, {})] * n)
 
@@ -122,6 +132,34 @@ class FakeSlack:
         """Answer the next call of `method` with HTTP 429 and `Retry-After: retry_after`."""
         headers = {"Retry-After": str(retry_after)}
         self._errors.setdefault(method, []).append((429, {"error": "ratelimited"}, headers))
+
+    def share(
+        self,
+        file_id: str,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str = "application/octet-stream",
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A file a person shared: what a `file_share` event lists in `files`.
+
+        `size` is what files.info says (the length of `content` unless given: a huge file
+        needs no huge bytes).
+        """
+        self.shared[file_id] = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "size": len(content) if size is None else size,
+            "content": content,
+        }
+        return {k: v for k, v in self.shared[file_id].items() if k != "content"}
+
+    def lose(self, file_id: str, error: str = "file_not_found") -> None:
+        """files.info about `file_id` answers `error` from now on (the file was deleted...)."""
+        self.shared.setdefault(file_id, {"id": file_id})["error"] = error
 
     def of(self, method: str) -> list[dict[str, Any]]:
         """The arguments of every call of `method`."""
@@ -165,7 +203,39 @@ class FakeSlack:
             return self._upload_url(args, request)
         if method == "files.completeUploadExternal":
             return self._complete(args)
+        if method == "files.info":
+            return self._file_info(args, request)
         return {}
+
+    def _file_info(self, args: dict[str, Any], request: web.Request) -> dict[str, Any]:
+        shared = self.shared.get(str(args.get("file") or ""))
+        if shared is None:
+            raise LookupError("file_not_found")
+        if "error" in shared:
+            raise LookupError(shared["error"])
+        info = {k: v for k, v in shared.items() if k != "content"}
+        base = f"http://127.0.0.1:{request.url.port}/files-pri/T1-{shared['id']}"
+        info["url_private"] = f"{base}/{shared['name']}"
+        info["url_private_download"] = f"{base}/download/{shared['name']}"
+        return {"file": info}
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """A shared file's bytes, for the bot token only; others get the sign-in page."""
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            self.refused_downloads += 1
+            raise web.HTTPFound("/signin")
+        file_id = request.match_info["file_id"].removeprefix("T1-")
+        if self._errors.get(DOWNLOAD):
+            self._errors[DOWNLOAD].pop(0)
+            return web.Response(status=500, text="download failed")
+        shared = self.shared.get(file_id)
+        if shared is None or "error" in shared or "content" not in shared:
+            return web.Response(status=404, text="not found")
+        self.downloads.append(file_id)
+        return web.Response(body=shared["content"], content_type=shared["mimetype"])
+
+    async def _signin(self, request: web.Request) -> web.Response:
+        return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
 
     def _upload_url(self, args: dict[str, Any], request: web.Request) -> dict[str, Any]:
         filename, length = str(args.get("filename") or ""), str(args.get("length") or "")

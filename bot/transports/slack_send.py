@@ -4,6 +4,12 @@ Slack has no idempotency key, so the sender remembers, by key in this process, t
 text it posted and how many of the message's files it uploaded: an outbox retry carries on with
 the files still missing and posts nothing twice. Delivery stays at least once: an upload whose
 answer was lost, or a restart between sending and recording, is sent again by the retry.
+
+Files a client shared on Slack (`Outgoing.attachments`, Slack file ids `F…`) are copied: read
+with `files.info`, downloaded from `url_private_download` with the bot token (`files:read`), at
+most 50 MB, and uploaded again after the message's own documents. A file that cannot be had
+for good (gone, refused, too large) is named in one short line instead; the text never waits
+on it. Neither the token, a file's URL nor its name is logged.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -21,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import is_command
 from bot.dispatch import KIND_COMMANDS
-from bot.messages import Choice, Outgoing, OutgoingDocument
+from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
 from bot.transports.base import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,19 @@ SECTION_CHARS = 2_900  # a section block holds at most 3,000
 BUTTON_LABEL = 75
 REMEMBERED_KEYS = 4_096
 CUT_NOTE = "\n[… cut short: Slack messages hold at most 40,000 characters]"
+MAX_FILE_BYTES = 50 * 1024 * 1024  # the largest shared file copied to the coach
+DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=30, sock_read=60)
+_SLACK_FILE_ID = re.compile(r"F[A-Z0-9]+")
+TOO_LARGE = "it is larger than 50 MB"
+#: files.info errors that mean the file will never be had, and what the coach is told.
+FILE_ERRORS = {
+    "file_not_found": "it is no longer on Slack",
+    "file_deleted": "it was deleted",
+    "access_denied": "Slack did not let the app read it",
+    "not_allowed": "Slack did not let the app read it",
+    "missing_scope": "the app may not read files (it needs the files:read scope)",
+    "no_permission": "Slack did not let the app read it",
+}
 
 
 SLASH_COMMAND = "/boundary"  # the one slash command the manifest installs
@@ -159,6 +179,25 @@ def file_upload(document: OutgoingDocument) -> dict[str, Any]:
     return {"content": document.content, "filename": document.filename, "title": document.filename}
 
 
+def is_slack_file(attachment: Attachment) -> bool:
+    """True for a file shared on Slack (`F…`), which the sender can copy; not a Telegram file."""
+    return _SLACK_FILE_ID.fullmatch(attachment.file_id) is not None
+
+
+def file_note(attachment: Attachment, why: str) -> str:
+    """The line posted instead of a file that cannot be copied (never its URL)."""
+    name = attachment.name.strip() or attachment.type or "file"
+    return f"(The file “{name[:200]}” could not be copied: {why}.)"
+
+
+class FileUnavailable(Exception):
+    """A shared file that cannot be copied for good; `why` is told to the coach."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
 @dataclass
 class _Sent:
     """What earlier attempts at an outbox row delivered: the text's `ts`, files uploaded."""
@@ -170,8 +209,9 @@ class _Sent:
 class SlackSender:
     """Posts for the outbox and for direct answers; opens (and remembers) DMs with people."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.client = client
+        self.max_file_bytes = max_file_bytes
         self._posted: OrderedDict[str, _Sent] = OrderedDict()  # idempotency key -> progress
         self._dms: dict[str, str] = {}  # user id -> DM channel id with the app
 
@@ -200,19 +240,125 @@ class SlackSender:
         return str(response.get("ts") or "")
 
     async def _upload(self, message: Outgoing, sent: _Sent) -> None:
-        """Upload the files not uploaded yet, one at a time, into the text's conversation."""
-        missing = message.documents[sent.uploaded :]
+        """Upload the files not uploaded yet, one at a time, into the text's conversation.
+
+        The message's documents come first, then the Slack files it copies; `sent.uploaded`
+        counts both, so a retry resumes with the first file not yet done.
+        """
+        files: list[OutgoingDocument | Attachment] = [
+            *message.documents,
+            *(a for a in message.attachments if is_slack_file(a)),
+        ]
+        missing = files[sent.uploaded :]
         if not missing:
             return
         channel = message.chat_id
         if is_user_id(channel):
             channel = await self.dm_channel(channel)
         thread = {"thread_ts": message.reply_to} if message.reply_to else {}
-        for document in missing:
+        for item in missing:
+            if isinstance(item, Attachment):
+                try:
+                    document = await self.download(item)
+                except FileUnavailable as gone:
+                    log.info("slack: a shared %s could not be copied: %s", item.type, gone.why)
+                    text = escape(file_note(item, gone.why))
+                    await self._call("chat_postMessage", channel=channel, text=text, **thread)
+                    sent.uploaded += 1
+                    continue
+            else:
+                document = item
             await self._call(
                 "files_upload_v2", channel=channel, file_uploads=[file_upload(document)], **thread
             )
             sent.uploaded += 1
+
+    async def download(self, attachment: Attachment) -> OutgoingDocument:
+        """A shared Slack file's bytes, through files.info and its private download URL.
+
+        Raises FileUnavailable when it cannot be had for good, DeliveryError when trying
+        again later may help (5xx, 429, timeouts).
+        """
+        info = await self._file_info(attachment.file_id)
+        if info.get("mode") == "tombstone":
+            raise FileUnavailable(FILE_ERRORS["file_deleted"])
+        size = info.get("size")
+        if isinstance(size, int | float) and size > self.max_file_bytes:
+            raise FileUnavailable(TOO_LARGE)
+        url = str(info.get("url_private_download") or info.get("url_private") or "")
+        if not url or not self._is_slack_url(url):
+            raise FileUnavailable("Slack offers no download of it")
+        mime_type = str(info.get("mimetype") or "application/octet-stream")
+        content = await self._get(url, expect_html=mime_type == "text/html")
+        if not content:
+            raise FileUnavailable("it is empty")
+        name = attachment.name or str(info.get("name") or "") or f"{attachment.type or 'file'}"
+        return OutgoingDocument(name, content, mime_type)
+
+    async def _file_info(self, file_id: str) -> dict[str, Any]:
+        try:
+            response = await self.client.files_info(file=file_id)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if error.response.status_code != 429 and code in FILE_ERRORS:
+                raise FileUnavailable(FILE_ERRORS[code]) from None
+            raise delivery_error(error) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"slack: files.info {type(error).__name__}") from None
+        info = response.get("file")
+        if not isinstance(info, dict):
+            raise FileUnavailable(FILE_ERRORS["file_not_found"])
+        return info
+
+    def _is_slack_url(self, url: str) -> bool:
+        """True when `url` is on the Web API's own host or a subdomain (files.slack.com).
+
+        The bot token is sent to no other host.
+        """
+        base, target = urlsplit(self.client.base_url), urlsplit(url)
+        host, home = target.hostname or "", base.hostname or ""
+        if not host or not home or target.scheme not in ("https", base.scheme):
+            return False
+        return host == home or host.endswith("." + home)
+
+    async def _get(self, url: str, *, expect_html: bool) -> bytes:
+        """GET `url` with the bot token, reading at most `max_file_bytes`."""
+        headers = {"Authorization": f"Bearer {self.client.token}"}
+        limit = self.max_file_bytes
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as session,
+                session.get(
+                    url, headers=headers, ssl=self.client.ssl or True, proxy=self.client.proxy
+                ) as response,
+            ):
+                status = response.status
+                if status == 429:
+                    wait = _header(response.headers, "Retry-After")
+                    try:
+                        retry_after = float(wait) if wait is not None else 1.0
+                    except ValueError:
+                        retry_after = 1.0
+                    raise DeliveryError("slack: file download http 429", retry_after=retry_after)
+                if status in (401, 403):
+                    raise FileUnavailable(FILE_ERRORS["access_denied"])
+                if status in (404, 410):
+                    raise FileUnavailable(FILE_ERRORS["file_not_found"])
+                if status != 200:
+                    raise DeliveryError(f"slack: file download http {status}")
+                if response.content_type == "text/html" and not expect_html:
+                    # Slack answers a download it refuses with its sign-in page
+                    raise FileUnavailable(FILE_ERRORS["access_denied"])
+                if (response.content_length or 0) > limit:
+                    raise FileUnavailable(TOO_LARGE)
+                content = bytearray()
+                async for chunk in response.content.iter_chunked(256 * 1024):
+                    content += chunk
+                    if len(content) > limit:
+                        raise FileUnavailable(TOO_LARGE)
+                return bytes(content)
+        except (TimeoutError, aiohttp.ClientError) as error:  # its message may hold the URL
+            raise DeliveryError(f"slack: file download {type(error).__name__}") from None
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
         """A message only `user` sees, in `channel`."""

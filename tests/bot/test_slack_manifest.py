@@ -19,9 +19,10 @@ def listed(text: str, key: str) -> set[str]:
 
 def test_the_manifest_has_the_scopes_events_and_command_the_transport_uses() -> None:
     text = MANIFEST.read_text(encoding="utf-8")
-    assert {"chat:write", "commands", "files:write", "im:history", "im:read", "im:write"} <= listed(
-        text, "bot"
-    )
+    scopes = listed(text, "bot")
+    assert {"chat:write", "commands", "im:history", "im:read", "im:write"} <= scopes
+    # shared files are downloaded (files:read) and uploaded again for the coach (files:write)
+    assert {"files:read", "files:write"} <= scopes
     assert listed(text, "bot_events") == {"message.im", "app_home_opened"}
     assert f"command: {COMMAND}" in text
     assert "home_tab_enabled: true" in text and "messages_tab_enabled: true" in text

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.config import Secret, SlackSettings
-from bot.messages import Choice, Outgoing, OutgoingDocument
+from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
 from bot.outbox import enqueue
 from bot.outbox_worker import OutboxWorker
 from bot.store.db import transaction
 from bot.store.models import Outbox
 from bot.transports.base import DeliveryError
 from bot.transports.slack import SlackPlatform
-from bot.transports.slack_send import SECTION_CHARS, text_sections
+from bot.transports.slack_send import MAX_FILE_BYTES, SECTION_CHARS, SlackSender, text_sections
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.fake_slack_api import UPLOAD
+from tests.fake_slack_api import DOWNLOAD, UPLOAD
 
 T = TypeVar("T")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(300)
@@ -316,3 +318,171 @@ def test_the_outbox_delivers_a_rows_files_from_the_database(
         assert (upload.filename, upload.content) == ("report-2026-11.png", PNG)
 
     with_slack(scenario)
+
+
+# Files a client shared on Slack, copied into the coach's conversation.
+
+POEM = b"%PDF-1.7 my first poem\n" + bytes(range(256)) * 4
+SHARED = Attachment("document", "F0POEM01", "poem.pdf")
+
+
+def test_a_shared_file_is_downloaded_with_the_token_and_uploaded_after_the_text() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", POEM, mimetype="application/pdf")
+        parent = "1800000001.000100"
+        ts = await platform.send(message("Alex · question", reply_to=parent, attachments=(SHARED,)))
+        assert [c.method for c in slack.calls] == [
+            "chat.postMessage",
+            "files.info",
+            "files.getUploadURLExternal",
+            "files.completeUploadExternal",
+        ]
+        assert ts == slack.calls[0].result["ts"]
+        assert slack.of("files.info") == [{"file": "F0POEM01"}]
+        assert slack.downloads == ["F0POEM01"] and slack.refused_downloads == 0
+        [upload] = slack.uploads_to("DALEX")
+        assert (upload.filename, upload.title, upload.content) == ("poem.pdf", "poem.pdf", POEM)
+        assert upload.thread_ts == parent
+
+    with_slack(scenario)
+
+
+def test_a_retry_resumes_with_the_shared_file_still_missing_and_uploads_nothing_twice() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", POEM)
+        slack.share("F0VOICE1", "voice.m4a", b"voice bytes", mimetype="audio/mp4")
+        voice = Attachment("voice", "F0VOICE1", "voice.m4a")
+        outgoing = message(
+            "Alex · question", key="fwd", documents=(REPORT,), attachments=(SHARED, voice)
+        )
+        slack.fail(DOWNLOAD, "boom")  # the poem's download: Slack's file server has a 500
+        with pytest.raises(DeliveryError) as caught:
+            await platform.send(outgoing)
+        assert not caught.value.permanent and caught.value.reason == "slack: file download http 500"
+        assert [u.filename for u in slack.uploads] == ["report-2026-11.png"]
+        slack.fail(UPLOAD, "boom")  # now the poem's upload fails
+        with pytest.raises(DeliveryError):
+            await platform.send(outgoing)
+        await platform.send(outgoing)  # the outbox's retry
+        await platform.send(outgoing)  # and one after a lost answer
+        assert len(slack.of("chat.postMessage")) == 1
+        assert [u.filename for u in slack.uploads] == [
+            "report-2026-11.png",
+            "poem.pdf",
+            "voice.m4a",
+        ]
+        assert [u.content for u in slack.uploads[1:]] == [POEM, b"voice bytes"]
+
+    with_slack(scenario)
+
+
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        ("file_not_found", "it is no longer on Slack"),
+        ("file_deleted", "it was deleted"),
+        ("access_denied", "Slack did not let the app read it"),
+    ],
+)
+def test_a_file_gone_for_good_is_named_in_one_line_and_not_tried_again(
+    error: str, why: str
+) -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.lose("F0POEM01", error)
+        parent = "1800000001.000100"
+        outgoing = message("Alex · question", reply_to=parent, attachments=(SHARED,))
+        await platform.send(outgoing)
+        await platform.send(outgoing)  # a retry of the row sends nothing more
+        text, note = slack.of("chat.postMessage")
+        assert text["text"] == "Alex · question"
+        assert note["text"] == f"(The file “poem.pdf” could not be copied: {why}.)"
+        assert note["thread_ts"] == parent and note["channel"] == "DALEX"
+        assert len(slack.of("files.info")) == 1
+        assert slack.uploads == [] and slack.downloads == []
+
+    with_slack(scenario)
+
+
+def test_a_file_over_50_mb_is_not_downloaded_and_is_named_instead() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", b"small bytes", size=MAX_FILE_BYTES + 1)
+        await platform.send(message("Alex · question", attachments=(SHARED,)))
+        _, note = slack.of("chat.postMessage")
+        assert note["text"] == "(The file “poem.pdf” could not be copied: it is larger than 50 MB.)"
+        assert slack.downloads == [] and slack.uploads == []
+
+    with_slack(scenario)
+
+
+def test_a_download_longer_than_files_info_said_stops_at_the_limit() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", bytes(5_000), size=10)
+        platform.sender.max_file_bytes = 1_000
+        await platform.send(message("Alex · question", attachments=(SHARED,)))
+        _, note = slack.of("chat.postMessage")
+        assert note["text"].endswith("it is larger than 50 MB.)")
+        assert slack.uploads == []
+
+    with_slack(scenario)
+
+
+def test_files_info_throttled_or_failing_is_tried_again_after_the_text() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", POEM)
+        outgoing = message("Alex · question", key="fwd", attachments=(SHARED,))
+        slack.throttle("files.info", retry_after=20)
+        with pytest.raises(DeliveryError) as throttled:
+            await platform.send(outgoing)
+        assert throttled.value.retry_after == 20 and not throttled.value.permanent
+        slack.fail("files.info", "internal_error")
+        with pytest.raises(DeliveryError) as flaky:
+            await platform.send(outgoing)
+        assert not flaky.value.permanent
+        await platform.send(outgoing)
+        assert len(slack.of("chat.postMessage")) == 1
+        assert [u.content for u in slack.uploads] == [POEM]
+
+    with_slack(scenario)
+
+
+def test_the_token_goes_only_to_slacks_own_hosts() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        sender = platform.sender
+        port = slack.url.split(":")[2].split("/")[0]
+        assert sender._is_slack_url(f"http://127.0.0.1:{port}/files-pri/T1-F1/download/x")
+        assert not sender._is_slack_url("http://evil.example/files-pri/T1-F1/download/x")
+        assert not sender._is_slack_url("ftp://127.0.0.1/x")
+
+    with_slack(scenario)
+    live = SlackSender(AsyncWebClient(token="xoxb-x"))  # Slack's own base URL
+    assert live._is_slack_url("https://files.slack.com/files-pri/T1-F1/download/poem.pdf")
+    assert not live._is_slack_url("http://files.slack.com/files-pri/T1-F1/download/poem.pdf")
+    assert not live._is_slack_url("https://files.slack.com.evil.example/x")
+
+
+def test_files_of_other_platforms_are_left_alone() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        telegram = Attachment("photo", "AgACAgIAAxkBAAIBZ2V0", "")
+        await platform.send(message("Alex · update", attachments=(telegram,)))
+        assert [c.method for c in slack.calls] == ["chat.postMessage"]
+
+    with_slack(scenario)
+
+
+def test_no_token_or_file_name_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    secret_name = Attachment("document", "F0SECRET", "my-divorce-papers.pdf")
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.share("F0POEM01", "poem.pdf", POEM)
+        slack.lose("F0SECRET")
+        slack.fail(DOWNLOAD, "boom")
+        outgoing = message("Alex · question", attachments=(SHARED, secret_name))
+        with pytest.raises(DeliveryError):
+            await platform.send(outgoing)
+        await platform.send(outgoing)
+
+    with caplog.at_level(logging.DEBUG):
+        with_slack(scenario)
+    assert caplog.records
+    for secret in (BOT_TOKEN, "poem.pdf", "my-divorce-papers", "files-pri"):
+        assert secret not in caplog.text

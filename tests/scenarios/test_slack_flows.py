@@ -9,7 +9,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
@@ -17,9 +17,10 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.store.db import make_engine
-from bot.store.models import Message
+from bot.store.models import Message, Outbox
 from bot.transports.slack_send import slack_words
 from tests.fake_slack import BOT_TOKEN, MELODY_USER, SIGNING_SECRET, SlackWorld, slack_world
+from tests.fake_slack_api import UPLOAD
 from tests.harness import Harness
 
 T = TypeVar("T")
@@ -205,5 +206,75 @@ def test_the_coachs_report_comes_with_its_picture_uploaded_in_her_dm(
             "files.completeUploadExternal",
         ]  # the picture follows the text
         assert world.slack.uploads_to("DALEX") == []
+
+    run(db_url, clock, scenario)
+
+
+POEM = b"%PDF-1.7 Alex's poem\n" + bytes(range(256)) * 8
+
+
+def test_a_file_alex_shares_reaches_melody_as_the_file_itself(
+    db_url: str, clock: ManualClock
+) -> None:
+    async def scenario(world: SlackWorld) -> None:
+        await world.join(ALEX, "Alex")
+        world.seen(ALEX)
+        world.seen(MELODY_USER)
+        poem = world.slack.share("F0POEM01", "poem.pdf", POEM, mimetype="application/pdf")
+        huge = world.slack.share("F0VIDEO1", "session.mov", b"", size=80 * 1024 * 1024)
+        world.slack.fail(UPLOAD, "boom")  # the first upload of the poem fails: the outbox retries
+        files = [poem, huge]
+        assert (
+            await world.dm(ALEX, "Can you read my poem?", subtype="file_share", files=files) == 200
+        )
+        await world.deliver()
+        await world.press(ALEX, "Needs a reply")
+        await world.deliver()
+        clock.advance(timedelta(minutes=5))
+        await world.deliver()
+
+        forward, note = world.seen(MELODY_USER)
+        assert forward.startswith("Alex · ") and "Can you read my poem?" in forward
+        assert note == "(The file “session.mov” could not be copied: it is larger than 50 MB.)"
+        [upload] = world.slack.uploads_to("DMELODY")  # once, though the first try failed
+        assert (upload.filename, upload.content) == ("poem.pdf", POEM)
+        assert set(world.slack.downloads) == {"F0POEM01"}  # the huge one is never downloaded
+        with Session(make_engine(db_url)) as session:
+            rows = session.exec(select(Outbox).where(Outbox.chat_id == "DMELODY")).all()
+            fwd = next(r for r in rows if r.idempotency_key.endswith(":fwd"))
+            assert fwd.status == "sent"
+            assert [a["file_id"] for a in fwd.payload["attachments"]] == ["F0POEM01", "F0VIDEO1"]
+
+        # /boundary show N copies the file again, on its own row
+        message_id = fwd.message_id
+        assert await world.command(MELODY_USER, f"show {message_id}") == 200
+        await world.deliver()
+        assert [u.filename for u in world.slack.uploads_to("DMELODY")] == ["poem.pdf", "poem.pdf"]
+
+    run(db_url, clock, scenario)
+
+
+def test_a_file_shared_after_hours_comes_with_the_released_message(
+    db_url: str, clock: ManualClock
+) -> None:
+    async def scenario(world: SlackWorld) -> None:
+        await world.join(ALEX, "Alex")
+        world.seen(MELODY_USER)
+        clock.set(MONDAY_EVENING)
+        photo = world.slack.share("F0PHOTO1", "plan.png", b"\x89PNG plan", mimetype="image/png")
+        files = [photo]
+        assert (
+            await world.dm(ALEX, "My plan for Thursday", subtype="file_share", files=files) == 200
+        )
+        await world.deliver()
+        await world.press(ALEX, "Needs a reply")
+        await world.deliver()
+        assert world.slack.uploads_to("DMELODY") == []
+
+        clock.set(TUESDAY_OPENING)
+        await asyncio.to_thread(world.app.scheduler.run_due)
+        await world.deliver()
+        [upload] = world.slack.uploads_to("DMELODY")
+        assert (upload.filename, upload.content) == ("plan.png", b"\x89PNG plan")
 
     run(db_url, clock, scenario)
