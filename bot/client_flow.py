@@ -12,11 +12,12 @@ from bot.messages import Attachment, Choice, Inbound
 from bot.store.models import Client, Coach, Message, Promise
 from bot.store.policy import contract_for
 from bot.store.queries import client_chat, coach_chat
-from rules.contract import NEEDS_REPLY, ClientMessage, ClientState, Contract, Kind
+from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
 from rules.decide import AskKind, Decision, Park, Queue, decide
 
 MAX_TEXT_BYTES = 16 * 1024
 CHOICE_PREFIX = "kind"
+SAVE = "session"  # the choice data of "Save for my session"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def client_state(
             select(func.count(col(Message.id))).where(
                 Message.client_id == client.id,
                 col(Message.decision).in_(["forward", "queue"]),
-                col(Message.kind).in_([k.value for k in NEEDS_REPLY]),
+                col(Message.kind).in_([k.value for k in QUOTA_KINDS]),
                 Message.received_at >= contract.calendar.week_start(now),
             )
         ).one()
@@ -117,12 +118,15 @@ def receive(
     return message
 
 
-def apply_decision(job: _Job, kind: Kind | None) -> Decision:
-    """Decide on the job's message as of `job.now` and write everything the decision sets off."""
+def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -> Decision:
+    """Decide on the job's message as of `job.now` and write everything the decision sets off.
+
+    `for_session`: the client chose to keep it for their next session.
+    """
     message = job.message
     state = client_state(job.session, job.contract, job.client, job.now)
-    count = len(message.attachments)
-    decision = decide(job.contract, ClientMessage(message.text, kind, count), job.now, state)
+    asked = ClientMessage(message.text, kind, len(message.attachments), for_session=for_session)
+    decision = decide(job.contract, asked, job.now, state)
     message.decision = decision.action
     message.kind = decision.kind.value if decision.kind else None
     message.former_client = getattr(decision, "former_client", False) or decision.action == "alumni"
@@ -177,7 +181,7 @@ def _to_client(job: _Job, decision: Decision) -> None:
     choices: tuple[Choice, ...] = ()
     if isinstance(decision, AskKind):
         choices = tuple(
-            Choice(label, f"{CHOICE_PREFIX}:{job.message.id}:{kind.value}")
+            Choice(label, f"{CHOICE_PREFIX}:{job.message.id}:{kind.value if kind else SAVE}")
             for label, kind in decision.choices
         )
     text = decision.reply
@@ -225,6 +229,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
             for a in message.attachments
             if a.get("message_id")
         ),
+        attachments=outbox.shared_files([message]),
         coach_id=job.coach.id,
         client_id=job.client.id,
         message_id=message.id,
@@ -232,11 +237,13 @@ def _to_coach(job: _Job, decision: Decision) -> None:
     )
 
 
-def parse_choice(data: str) -> tuple[int, Kind] | None:
-    """`kind:42:fyi` -> (42, Kind.FYI); None for anything else."""
+def parse_choice(data: str) -> tuple[int, Kind | None] | None:
+    """`kind:42:fyi` -> (42, Kind.FYI), `kind:42:session` -> (42, None); None for anything else."""
     parts = data.split(":")
     if len(parts) != 3 or parts[0] != CHOICE_PREFIX or not parts[1].isdigit():
         return None
+    if parts[2] == SAVE:
+        return int(parts[1]), None
     try:
         return int(parts[1]), Kind(parts[2])
     except ValueError:
@@ -255,7 +262,7 @@ def answer_choice(
         return "Already sorted — that message was handled when you first chose."
     # The coach learns of the message only once its kind is known, so promises count from now.
     job = _Job(session, message, client, coach, contract_for(session, client), now, None)
-    apply_decision(job, parsed[1])
+    apply_decision(job, parsed[1], for_session=parsed[1] is None)
     return None
 
 
@@ -267,7 +274,8 @@ def decide_late(
     coach: Coach,
     kind: Kind | None,
     now: datetime,
+    for_session: bool = False,
 ) -> Decision:
     """Decide a message whose kind the client never picked, as of `now`, telling them why."""
     job = _Job(session, message, client, coach, contract_for(session, client), now, None, late=True)
-    return apply_decision(job, kind)
+    return apply_decision(job, kind, for_session=for_session)

@@ -24,7 +24,6 @@ _AS = {
     Kind.SCHEDULING: "as a scheduling message",
     Kind.QUESTION: "as a message that needs a reply",
 }
-SAVE_WORDS = ("save", "session")  # a rules-offered "Save for my session" choice
 
 
 def plan(session: Session, *, message: Message, now: datetime) -> None:
@@ -42,22 +41,24 @@ def plan(session: Session, *, message: Message, now: datetime) -> None:
     )
 
 
-def default_kind(choices: tuple[tuple[str, Kind], ...]) -> Kind | None:
-    """The kind to apply when the client chose none: a 'save' choice, else the least demanding."""
-    for label, kind in choices:
-        if any(word in label.lower() for word in SAVE_WORDS):
-            return kind
+def default_choice(choices: tuple[tuple[str, Kind | None], ...]) -> tuple[Kind | None, bool]:
+    """What to apply when the client chose none, as (kind, for_session).
+
+    Keeping it for the session when that is offered, else the kind that asks least of the coach.
+    """
     offered = [kind for _, kind in choices]
+    if None in offered:
+        return None, True
     for kind in DEFAULT_ORDER:
         if kind in offered:
-            return kind
-    return offered[0] if offered else None
+            return kind, False
+    return (offered[0] if offered else None), False
 
 
 def why_line(kind: Kind | None, action: str) -> str:
     """The sentence before the decision's reply, saying why the bot chose for the client."""
     if action == "park" or kind is None:
-        return "You didn't pick a kind, so I've kept your message for your session."
+        return "You didn't pick a kind, so I've kept your message."
     return f"You didn't pick a kind, so I've taken your message {_AS.get(kind, 'as it is')}."
 
 
@@ -80,7 +81,15 @@ def decide_late(session: Session, timer: Timer, now: datetime) -> None:
     contract = contract_for(session, client)
     count = len(message.attachments)
     asked = decide(contract, ClientMessage(message.text, None, count), now)
-    kind = default_kind(asked.choices) if isinstance(asked, AskKind) else asked.kind
+    kind, for_session = (
+        default_choice(asked.choices) if isinstance(asked, AskKind) else (asked.kind, False)
+    )
     client_flow.decide_late(
-        session, message=message, client=client, coach=coach, kind=kind, now=now
+        session,
+        message=message,
+        client=client,
+        coach=coach,
+        kind=kind,
+        now=now,
+        for_session=for_session,
     )

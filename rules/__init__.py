@@ -1,6 +1,6 @@
 """The policy engine: contract in, decision out. Pure: no I/O, no clock, no framework."""
 
-from rules.classify import is_crisis, kind_for_command, plain_text_kind
+from rules.classify import is_crisis, kind_for_command
 from rules.contract import (
     NEEDS_REPLY,
     QUOTA_KINDS,
@@ -65,7 +65,6 @@ __all__ = [
     "format_local",
     "is_crisis",
     "kind_for_command",
-    "plain_text_kind",
     "preview",
     "quota_counts",
     "render",

@@ -280,6 +280,17 @@ class BusinessCalendar:
             self._days[day] = facts
         return facts
 
+    def next_holiday(self, day: date, *, within: int = 366) -> tuple[date, str] | None:
+        """The first public holiday on or after local date `day` (not a closure), with its name."""
+        if self._holidays is None:
+            return None
+        for offset in range(within):
+            candidate = day + timedelta(days=offset)
+            name = self._holidays.get(candidate)
+            if name is not None:
+                return candidate, str(name)
+        return None
+
     def _closed_reason(self, day: date) -> str | None:
         """The closure note (or `closed`), else the holiday name, else None."""
         for start, end, note in self._closures:

@@ -79,13 +79,6 @@ def kind_for_command(name: str) -> Kind | None:
     return _COMMAND_KINDS.get(name.strip().lstrip("/").lower())
 
 
-def plain_text_kind(allowed: frozenset[Kind]) -> Kind | None:
-    """The kind plain text takes: the only allowed kind, else None (the client is asked)."""
-    if len(allowed) == 1:
-        return next(iter(allowed))
-    return None
-
-
 def normalise(text: str, *, keep_sentences: bool = True) -> str:
     """Lower-case words separated by single spaces; sentence ends become ` .` when kept."""
     text = text.lower().translate(_KEEP_SENTENCES if keep_sentences else _NO_SENTENCES)

@@ -267,6 +267,7 @@ class ClientMessage:
     text: str
     kind: Kind | None = None  # chosen by command or button; None for plain text
     attachments: int = 0
+    for_session: bool = False  # the client chose "Save for my session"
 
 
 @dataclass(frozen=True)

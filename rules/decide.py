@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from rules.calendar import BusinessCalendar
-from rules.classify import is_crisis, plain_text_kind
+from rules.classify import is_crisis
 from rules.contract import (
     QUOTA_KINDS,
     ClientMessage,
@@ -19,7 +19,7 @@ from rules.contract import (
 from rules.standing import standing
 from rules.templates import contract_values, format_local, queue_values, render
 
-ParkReason = Literal["kind", "quota"]
+ParkReason = Literal["kind", "quota", "chosen"]  # chosen: the client asked to save it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +83,13 @@ class Queue(Decision):
 
 @dataclass(frozen=True, kw_only=True)
 class AskKind(Decision):
-    """Plain text under a contract with several kinds: the client picks one with a button."""
+    """Plain text under a contract with several kinds: the client picks one with a button.
+
+    A choice whose kind is None keeps the message for the client's next session.
+    """
 
     action: ClassVar[str] = "ask"
-    choices: tuple[tuple[str, Kind], ...]
+    choices: tuple[tuple[str, Kind | None], ...]
 
 
 #: Button labels for each kind, in the order the buttons are shown.
@@ -96,7 +99,8 @@ KIND_LABELS: dict[Kind, str] = {
     Kind.SCHEDULING: "Scheduling",
     Kind.GOALS: "Goals",
 }
-OPEN_DOOR_CHOICES: tuple[tuple[str, Kind], ...] = (
+SAVE_LABEL = "Save for my session"
+OPEN_DOOR_CHOICES: tuple[tuple[str, Kind | None], ...] = (
     (KIND_LABELS[Kind.FYI], Kind.FYI),
     (KIND_LABELS[Kind.QUESTION], Kind.QUESTION),
 )
@@ -122,9 +126,11 @@ def decide(
         return Urgent(kind=message.kind, reply=render(contract, "urgent"))
     if contract.is_former_client(now):
         return _former_client(contract, message.kind)
+    if message.for_session:
+        return _parked(contract, None, "chosen", now)
     allowed = contract.client.allowed_kinds()
-    kind = message.kind or plain_text_kind(allowed)
-    if kind is None:
+    kind = message.kind
+    if kind is None:  # plain text: the client is asked, even when one kind is allowed
         return _ask_kind(contract, allowed, now)
     parked = _park(contract, kind, now, state, allowed)
     if parked is not None:
@@ -142,13 +148,16 @@ def _former_client(contract: Contract, kind: Kind | None) -> Decision:
 
 
 def _ask_kind(contract: Contract, allowed: frozenset[Kind], now: datetime) -> Decision:
-    """Ask which kind plain text is: update or reply for open door, else each allowed kind."""
+    """Ask which kind plain text is: update or reply for open door, else each allowed kind
+    and "Save for my session" (what a contract that keeps everything else for sessions offers).
+    """
     if contract.client.mode is Mode.OPEN_DOOR:
         choices = OPEN_DOOR_CHOICES
     else:
-        choices = tuple((label, kind) for kind, label in KIND_LABELS.items() if kind in allowed)
-    if not choices:  # a contract that allows nothing between sessions
-        return _parked(contract, None, "kind", now)
+        offered = tuple((label, kind) for kind, label in KIND_LABELS.items() if kind in allowed)
+        if not offered:  # a contract that allows nothing between sessions
+            return _parked(contract, None, "kind", now)
+        choices = (*offered, (SAVE_LABEL, None))
     return AskKind(kind=None, reply=render(contract, "ask_kind"), choices=choices)
 
 
@@ -171,6 +180,8 @@ def _park_reason_text(contract: Contract, reason: ParkReason) -> str:
             "You've reached this week's limit of messages that get a reply between sessions "
             f"({contract.policy.weekly_quota})."
         )
+    if reason == "chosen":
+        return ""
     return "Between-session messages like this aren't part of your contract."
 
 
@@ -178,10 +189,11 @@ def _parked(contract: Contract, kind: Kind | None, reason: ParkReason, now: date
     """A Park decision, told with the next session when one is booked."""
     session = contract.client.next_session
     if session is None or session <= now:
-        reply = render(contract, "park_no_session", reason=_park_reason_text(contract, reason))
+        reason_text = _park_reason_text(contract, reason)
+        reply = render(contract, "park_no_session", reason=reason_text).strip()
         return Park(kind=kind, reply=reply, session=None, reason=reason)
     when = format_local(session, contract.client_timezone, now)
-    key = "park" if reason == "kind" else "park_quota"
+    key = {"kind": "park", "quota": "park_quota", "chosen": "park_chosen"}[reason]
     reply = render(contract, key, next_session=when)
     return Park(kind=kind, reply=reply, session=session, reason=reason)
 
@@ -233,6 +245,7 @@ def preview(contract: Contract, now: datetime) -> dict[str, str]:
             next_session=session_text,
             quota=contract.policy.weekly_quota or "your weekly limit",
         ),
+        "park_chosen": render(contract, "park_chosen", next_session=session_text),
         "park_no_session": render(
             contract, "park_no_session", reason=_park_reason_text(contract, "kind")
         ),

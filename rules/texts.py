@@ -98,6 +98,11 @@ _DEFAULTS = {
         ("next_session", "quota"),
         "the weekly quota is used: kept for the next session",
     ),
+    "park_chosen": _spec(
+        "It's saved for your session on {next_session}; {coach} will see it then.",
+        ("next_session",),
+        "the client chose to keep a message for the next session",
+    ),
     "park_no_session": _spec(
         "{reason} I've saved this for your next session with {coach}, once one is booked.",
         ("reason",),

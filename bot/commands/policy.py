@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -138,15 +138,12 @@ def holidays(ctx: Context, args: str) -> str:
 
 
 def next_holiday(calendar: BusinessCalendar, now: datetime) -> str | None:
-    """`Fri 25 Dec (Christmas Day)`: the next closed day within a year with a holiday's name."""
-    today = now.astimezone(calendar.tz).date()
-    for offset in range(366):
-        day = today + timedelta(days=offset)
-        noon = calendar.tz.localize(datetime.combine(day, time(12)))
-        reason = calendar.closed_reason(noon)
-        if reason and reason != "closed":
-            return f"{day:%a} {day.day} {day:%b} ({reason})"
-    return None
+    """`Fri 25 Dec (Christmas Day)`: the next public holiday within a year (never a closure)."""
+    found = calendar.next_holiday(now.astimezone(calendar.tz).date())
+    if found is None:
+        return None
+    day, name = found
+    return f"{day:%a} {day.day} {day:%b} ({name})"
 
 
 @REGISTRY.add("digest", roles={Role.COACH}, usage="/digest 18:00 [daily|working]|off")

@@ -375,5 +375,6 @@ def test_a_brief_already_due_is_sent_not_moved_when_the_worker_comes_back(
     scheduler.run_due()
     briefs = [r.text for r in outbox_rows(engine) if r.text.startswith("Before your session")]
     assert briefs == [
-        "Before your session with Alex · Thu 3 Dec, 15:00 GMT\nSince Alex joined: 1 message — 1 update."
+        "Before your session with Alex · Thu 3 Dec, 15:00 GMT\n"
+        "Since Alex joined: 1 message — 1 update."
     ]

@@ -1,4 +1,4 @@
-"""The console's `:time` moves: relative, next wall time, next weekday, absolute; never backwards."""
+"""The console's `:time` moves: relative, next wall time, next weekday, absolute."""
 
 from __future__ import annotations
 

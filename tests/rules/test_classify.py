@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.classify import is_crisis, kind_for_command, normalise, plain_text_kind
+from rules.classify import is_crisis, kind_for_command, normalise
 from rules.contract import Kind
 
 
@@ -26,16 +26,6 @@ def test_client_commands_pick_their_kind(command: str, kind: Kind) -> None:
 @pytest.mark.parametrize("command", ["hours", "start", "question", "", "fyi2"])
 def test_other_commands_pick_no_kind(command: str) -> None:
     assert kind_for_command(command) is None
-
-
-def test_plain_text_takes_the_only_allowed_kind() -> None:
-    assert plain_text_kind(frozenset({Kind.SCHEDULING})) is Kind.SCHEDULING
-
-
-def test_plain_text_has_no_kind_when_several_are_allowed() -> None:
-    assert plain_text_kind(frozenset({Kind.GOALS, Kind.SCHEDULING})) is None
-    assert plain_text_kind(frozenset(Kind)) is None
-    assert plain_text_kind(frozenset()) is None
 
 
 def test_normalising_drops_case_apostrophes_and_punctuation() -> None:

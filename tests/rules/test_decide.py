@@ -350,21 +350,50 @@ def test_plain_text_in_an_open_door_asks_update_or_reply() -> None:
 def test_plain_text_in_a_specific_contract_offers_one_button_per_allowed_kind() -> None:
     decision = decide(alex(mode=Mode.SPECIFIC), ClientMessage("About Thursday"), NOW)
     assert isinstance(decision, AskKind)
-    assert decision.choices == (("Scheduling", Kind.SCHEDULING), ("Goals", Kind.GOALS))
+    assert decision.choices == (
+        ("Scheduling", Kind.SCHEDULING),
+        ("Goals", Kind.GOALS),
+        ("Save for my session", None),
+    )
 
 
-def test_plain_text_takes_the_only_allowed_kind() -> None:
+def test_plain_text_under_one_allowed_kind_still_offers_to_save_it() -> None:
     contract = alex(mode=Mode.SPECIFIC, allowed=frozenset({Kind.GOALS}))
     decision = decide(contract, ClientMessage("Goal: run 5k"), london("2026-11-23 18:00"))
-    assert isinstance(decision, Queue)
-    assert decision.kind is Kind.GOALS
+    assert isinstance(decision, AskKind)
+    assert decision.choices == (("Goals", Kind.GOALS), ("Save for my session", None))
 
 
-def test_plain_text_in_sessions_only_is_scheduling() -> None:
+def test_plain_text_in_sessions_only_asks_scheduling_or_save() -> None:
+    """Not every plain text is scheduling: the client says, or keeps it for the session."""
     contract = alex(mode=Mode.SESSIONS_ONLY)
-    decision = decide(contract, ClientMessage("Can we move Thursday?"), NOW)
-    assert isinstance(decision, Forward)
-    assert decision.kind is Kind.SCHEDULING
+    decision = decide(contract, ClientMessage("I had a hard week"), NOW)
+    assert isinstance(decision, AskKind)
+    assert decision.choices == (("Scheduling", Kind.SCHEDULING), ("Save for my session", None))
+
+
+def test_save_for_my_session_parks_it_for_the_booked_session() -> None:
+    booked = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+    contract = alex(mode=Mode.SESSIONS_ONLY, next_session=booked)
+    decision = decide(contract, ClientMessage("I had a hard week", for_session=True), NOW)
+    assert isinstance(decision, Park)
+    assert (decision.session, decision.reason, decision.kind) == (booked, "chosen", None)
+    assert decision.reply == (
+        "It's saved for your session on Thu 26 Nov, 14:00 GMT; Melody will see it then."
+    )
+
+
+def test_save_for_my_session_without_a_booking_says_it_waits_for_one() -> None:
+    decision = decide(alex(next_session=None), ClientMessage("Thoughts", for_session=True), NOW)
+    assert isinstance(decision, Park)
+    assert decision.reply == (
+        "I've saved this for your next session with Melody, once one is booked."
+    )
+
+
+def test_a_crisis_saved_for_the_session_still_goes_through_at_once() -> None:
+    decision = decide(alex(), ClientMessage("I want to die", for_session=True), NOW)
+    assert isinstance(decision, Urgent)
 
 
 def test_plain_text_is_not_asked_again_once_the_client_picked_a_kind() -> None:

@@ -30,6 +30,7 @@ REQUIRED_KEYS = {
     "digest",
     "park",
     "park_quota",
+    "park_chosen",
     "park_no_session",
     "alumni",
     "former_fyi",

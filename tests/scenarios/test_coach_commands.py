@@ -117,6 +117,16 @@ def test_public_holidays_name_the_next_one(h: Harness) -> None:
     assert coach(h).policy["holidays"] is None
 
 
+def test_the_next_public_holiday_is_never_a_closure(h: Harness) -> None:
+    """A training day this week is a closure, not the next public holiday."""
+    h.say("melody", "/closed 2026-11-25 2026-11-25 Training day")
+    [said] = h.say("melody", "/holidays GB-SCT")
+    assert said == (
+        "Public holidays set: GB-SCT. You are closed on them. "
+        "The next one: Mon 30 Nov (Saint Andrew's Day)."
+    )
+
+
 def test_digest_time_and_off(h: Harness) -> None:
     assert h.say("melody", "/digest 07:30") == [
         "Daily digest at 07:30 (UTC) on your working days, when there is something in it."

@@ -55,7 +55,8 @@ COACH_ERRORS = [
     ),
     (
         "/report 1999-12",
-        "/report: 1999-12 is out of range — use a month from 2000-01 to 2099-12, like /report 2026-11",
+        "/report: 1999-12 is out of range — use a month from 2000-01 to 2099-12, "
+        "like /report 2026-11",
     ),
     ("/report 2026-13", "/report: '2026-13' is not a month; use /report 2026-11"),
     ("/notice 99d", "/notice: 99d is out of range — use days from 1d to 30d, like /notice 3d"),

@@ -65,14 +65,36 @@ def test_several_unlabelled_messages_are_each_decided(h: Harness, clock: ManualC
     assert [m.decision for m in messages(h)] == ["digest", "digest"]
 
 
-def test_a_specific_clients_unlabelled_text_takes_an_allowed_kind_with_a_promise(
+def test_a_specific_clients_unlabelled_text_is_kept_for_the_session(
     h: Harness, clock: ManualClock
 ) -> None:
-    h.say("priya", "my goals for this month")
+    """Under a contract that keeps the rest for sessions, nobody's choice means just that."""
+    [asked] = h.say("priya", "my goals for this month")
+    assert "what kind of message is it?" in asked
     after_grace(h, clock)
     [message] = messages(h)
-    assert message.kind in {"goals", "question"}
-    assert message.decision in {"forward", "queue"}
+    assert (message.decision, message.kind) == ("park", None)
+    assert h.inbox("priya")[-1] == (
+        "You didn't pick a kind, so I've kept your message. "
+        "I've saved this for your next session with Melody, once one is booked."
+    )
+
+
+def test_a_sessions_only_client_picks_scheduling_or_saves_for_the_session(
+    h: Harness, clock: ManualClock
+) -> None:
+    h.add_client("Lena", user_id="203", mode="sessions_only")
+    h.say("lena", "Could we move Thursday to Friday?")
+    assert h.press("lena", "Scheduling")[-1].startswith("Thanks — Melody has your message")
+    h.say("lena", "I had a hard week at work")
+    assert h.press("lena", "Save for my session")[-1] == (
+        "I've saved this for your next session with Melody, once one is booked."
+    )
+    assert [(m.decision, m.kind) for m in messages(h)] == [
+        ("forward", "scheduling"),
+        ("park", None),
+    ]
+    assert h.press("lena", "Save for my session")[-1].startswith("Already sorted")
 
 
 def test_a_press_after_the_grace_decision_is_told_it_was_sorted(
