@@ -394,7 +394,7 @@ def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: b
             head += f"sent {due}, not answered yet"
         else:
             head += f"{'was due' if overdue else 'reply by'} {due}"
-        if item.queued_until is not None:
+        if item.queued_until is not None and item.queued_until > digest.at:  # not yet released
             head += f" · reaches you {format_local(item.queued_until, digest.zone, digest.at)}"
         lines += [head, *_body_lines(item.entry)]
     return ["\n".join(lines)]

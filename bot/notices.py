@@ -29,6 +29,7 @@ _COUNTED: dict[str | None, tuple[str, str]] = {
     "question": ("question", "questions"),
     "scheduling": ("scheduling message", "scheduling messages"),
     "goals": ("goals message", "goals messages"),
+    "session": ("kept for the session", "kept for the session"),  # plain text, no kind
     None: ("other message", "other messages"),
 }
 
@@ -300,6 +301,13 @@ def _since_last_session(session: Session, client: Client, now: datetime) -> list
     return list(session.exec(stmt.order_by(col(Message.received_at), col(Message.id))).all())
 
 
+def _counted_as(message: Message) -> str | None:
+    """The brief's count a message goes in: its kind, kept for the session, or other."""
+    if message.kind in _COUNTED:
+        return message.kind
+    return "session" if message.decision == "park" else None
+
+
 def brief_text(
     *, client: Client, sent: Sequence[Message], parked: Sequence[Message], zone: str, now: datetime
 ) -> str:
@@ -312,7 +320,7 @@ def brief_text(
         else f"Since {client.name} joined"
     )
     urgent = sum(m.decision == "urgent" for m in sent)
-    counts = Counter(m.kind if m.kind in _COUNTED else None for m in sent if m.decision != "urgent")
+    counts = Counter(_counted_as(m) for m in sent if m.decision != "urgent")
     kinds = ", ".join(
         ([f"{urgent} urgent"] if urgent else [])
         + [
@@ -351,14 +359,15 @@ def notice(session: Session, timer: Timer, now: datetime) -> None:
             continue  # not joined, or a former client
         away = closure_span(closure, coach_zone=policy.timezone, zone=client.timezone)
         note = f" ({closure.note})" if closure.note else ""
+        back = _back_at(policy.calendar, closure, client.timezone or policy.timezone, now)
         outbox.enqueue(
             session,
             key=f"notice:{closure.id}:{client.id}",
             platform=chat[0],
             chat_id=chat[1],
             text=(
-                f"Heads-up: {coach.name} is away {away}{note}. "
-                "Messages sent then will be answered after."
+                f"Heads-up: {coach.name} is away {away}{note}{back}. "
+                "Messages sent then are saved and answered after."
             ),
             now=now,
             coach_id=coach.id,
@@ -367,19 +376,28 @@ def notice(session: Session, timer: Timer, now: datetime) -> None:
 
 
 def closure_span(closure: Closure, *, coach_zone: str, zone: str | None) -> str:
-    """`from Thu 24 Dec to Sat 2 Jan`; with times when the reader's zone shifts the dates."""
+    """`from Thu 24 Dec to Sat 2 Jan`, naming the coach's zone when the reader's differs.
+
+    The dates are the coach's days off; a reader elsewhere learns when she is back from `_back_at`.
+    """
     coach_tz = pytz.timezone(coach_zone)
     begins = coach_tz.localize(datetime.combine(closure.start, time(0)))
-    ends = coach_tz.localize(datetime.combine(closure.end + timedelta(days=1), time(0)))
     reader = pytz.timezone(zone or coach_zone)
-    if begins.astimezone(reader).time() == time(0) and ends.astimezone(reader).time() == time(0):
-        if closure.start == closure.end:
-            return f"on {_day(closure.start)}"
-        return f"from {_day(closure.start)} to {_day(closure.end)}"
-    return (
-        f"from {format_local(begins, zone or coach_zone)} "
-        f"until {format_local(ends, zone or coach_zone)}"
-    )
+    same = begins.astimezone(reader).utcoffset() == begins.utcoffset()
+    where = "" if same else f" {coach_zone.rsplit('/', 1)[-1].replace('_', ' ')} time"
+    if closure.start == closure.end:
+        return f"on {_day(closure.start)}{where}"
+    return f"from {_day(closure.start)} to {_day(closure.end)}{where}"
+
+
+def _back_at(calendar: BusinessCalendar, closure: Closure, zone: str, now: datetime) -> str:
+    """`, back Mon 4 Jan, 04:00 EST`: the first opening after the closure, in the reader's zone."""
+    after = calendar.tz.localize(datetime.combine(closure.end + timedelta(days=1), time(0)))
+    try:
+        opening = calendar.next_open(after.astimezone(UTC))
+    except ValueError:  # a calendar that never opens again
+        return ""
+    return f", back {format_local(opening, zone, now)}"
 
 
 def _day(day: date) -> str:

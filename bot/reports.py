@@ -26,6 +26,7 @@ KINDS: tuple[tuple[str | None, str, str], ...] = (
     ("question", "question", "questions"),
     ("scheduling", "scheduling", "scheduling"),
     ("goals", "goals", "goals"),
+    ("session", "kept for a session", "kept for sessions"),  # plain text kept, no kind
     (None, "unsorted", "unsorted"),
 )
 DECISIONS = ("forward", "queue", "digest", "park", "urgent")
@@ -148,6 +149,8 @@ def _count_messages(
             continue
         item.messages += 1
         known = kind if kind in ("fyi", "question", "scheduling", "goals") else None
+        if known is None and decision == "park":
+            known = "session"
         item.kinds[known] = item.kinds.get(known, 0) + 1
         item.decisions[decision] = item.decisions.get(decision, 0) + 1
     return [received_at for *_, received_at in rows]

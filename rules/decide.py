@@ -251,7 +251,9 @@ def preview(contract: Contract, now: datetime) -> dict[str, str]:
         ),
         "alumni": render(contract, "alumni"),
         "former_fyi": render(contract, "former_fyi"),
-        "ended": render(contract, "ended", **details),
+        "ended": render(
+            contract, "ended", **{**details, "ended_on": details["ended_on"] or "(its last day)"}
+        ),
         "urgent": render(contract, "urgent"),
         "ask_kind": render(contract, "ask_kind"),
         "welcome": render(contract, "welcome", **details),

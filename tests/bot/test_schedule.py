@@ -412,12 +412,12 @@ def test_clients_hear_of_a_closure_three_days_ahead_in_their_own_zone(
     assert [t.status for t in timers(engine, "notice")] == ["done"]
 
     assert texts(engine, ALEX_CHAT) == [
-        "Heads-up: Melody is away from Thu 24 Dec to Sat 2 Jan (Christmas break). "
-        "Messages sent then will be answered after."
+        "Heads-up: Melody is away from Thu 24 Dec to Sat 2 Jan (Christmas break), "
+        "back Mon 4 Jan 2027, 09:00 GMT. Messages sent then are saved and answered after."
     ]
     assert texts(engine, "201") == [
-        "Heads-up: Melody is away from Wed 23 Dec, 19:00 EST until Sat 2 Jan, 19:00 EST "
-        "(Christmas break). Messages sent then will be answered after."
+        "Heads-up: Melody is away from Thu 24 Dec to Sat 2 Jan London time (Christmas break), "
+        "back Mon 4 Jan 2027, 04:00 EST. Messages sent then are saved and answered after."
     ]
     assert texts(engine, "202") == []
     assert len(outbox_rows(engine)) == 2

@@ -462,3 +462,9 @@ def test_policy_preview_works_for_a_coach_who_never_closes() -> None:
     texts = preview(contract, datetime(2026, 11, 23, 10, tzinfo=UTC))
 
     assert texts["forward"].startswith("Thanks — Melody has your message and will reply by")
+
+
+def test_the_preview_of_the_ended_text_never_leaves_a_gap_for_a_current_client() -> None:
+    ended = preview(alex(), NOW)["ended"]
+    assert "ended on (its last day), so" in ended
+    assert "on ," not in ended

@@ -50,9 +50,12 @@ def test_demo_plays_a_scripted_week_as_a_readable_transcript(tmp_path: Path) -> 
         "Times are now shown to you in Europe/Berlin",
         # the closure, and its notice reaching every client in their own zone
         "Closed: #1 2026-11-27 Training day.",
-        "→ alex [#28]: Heads-up: Melody is away on Fri 27 Nov (Training day).",
-        "→ sam [#29]: Heads-up: Melody is away from Thu 26 Nov, 19:00 EST",
-        "→ lena [#30]: Heads-up: Melody is away from Fri 27 Nov, 01:00 CET",
+        "→ alex [#28]: Heads-up: Melody is away on Fri 27 Nov (Training day), "
+        "back Mon 30 Nov, 09:00 GMT.",
+        "→ sam [#29]: Heads-up: Melody is away on Fri 27 Nov London time (Training day), "
+        "back Mon 30 Nov, 04:00 EST.",
+        "→ lena [#30]: Heads-up: Melody is away on Fri 27 Nov London time (Training day), "
+        "back Mon 30 Nov, 10:00 CET.",
         "Melody is away (Training day) until Mon 30 Nov, 10:00 CET",
         # open door: an update for the digest, which comes in the evening
         "Thanks — noted for Melody's daily round-up, no reply needed.",

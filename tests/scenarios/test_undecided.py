@@ -95,6 +95,8 @@ def test_a_sessions_only_client_picks_scheduling_or_saves_for_the_session(
         ("park", None),
     ]
     assert h.press("lena", "Save for my session")[-1].startswith("Already sorted")
+    report = h.say("melody", "/report")[-1]
+    assert "• Lena: 2 messages (1 scheduling, 1 kept for a session)" in report
 
 
 def test_a_press_after_the_grace_decision_is_told_it_was_sorted(
