@@ -303,7 +303,7 @@ def _since_last_session(session: Session, client: Client, now: datetime) -> list
 
 def _counted_as(message: Message) -> str | None:
     """The brief's count a message goes in: its kind, kept for the session, or other."""
-    if message.kind in _COUNTED:
+    if message.kind is not None and message.kind in _COUNTED:
         return message.kind
     return "session" if message.decision == "park" else None
 

@@ -212,13 +212,16 @@ def test_the_brief_counts_urgent_messages_apart(
         add_message(
             session, client, received_at=at(2026, 12, 1, 11), decision="urgent", text="help"
         )
+        add_message(  # plain text the client chose to save for the session
+            session, client, received_at=at(2026, 12, 1, 12), decision="park", kind=None, text="c"
+        )
     clock.set(at(2026, 12, 1, 12))
     scheduler = Scheduler(engine, clock)
     scheduler.ensure()
     clock.set(at(2026, 12, 3, 14))
     scheduler.tick()
     [brief] = [r.text for r in outbox_rows(engine) if r.text.startswith("Before your")]
-    assert "Since Alex joined: 3 messages — 1 urgent, 2 updates." in brief
+    assert "Since Alex joined: 4 messages — 1 urgent, 2 updates, 1 kept for the session." in brief
 
 
 def test_an_unanswered_urgent_message_tops_the_digest_marked_urgent(

@@ -79,7 +79,7 @@ def test_demo_plays_a_scripted_week_as_a_readable_transcript(tmp_path: Path) -> 
         "Alex (former client) · 1 message",
         # billable time and the month's report
         "Logged 45 min for Sam: 45 min billable, 45.00 GBP.",
-        "Since Lena joined: 2 messages",
+        "Since Lena joined: 2 messages — 1 question, 1 scheduling message.",
         "Report for November 2026",
     ):
         assert seen in screen, seen
