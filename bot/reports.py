@@ -27,6 +27,7 @@ KINDS: tuple[tuple[str | None, str, str], ...] = (
     ("scheduling", "scheduling", "scheduling"),
     ("goals", "goals", "goals"),
     ("session", "kept for a session", "kept for sessions"),  # plain text kept, no kind
+    ("urgent", "urgent", "urgent"),  # plain text that may signal a crisis
     (None, "unsorted", "unsorted"),
 )
 DECISIONS = ("forward", "queue", "digest", "park", "urgent")
@@ -149,8 +150,8 @@ def _count_messages(
             continue
         item.messages += 1
         known = kind if kind in ("fyi", "question", "scheduling", "goals") else None
-        if known is None and decision == "park":
-            known = "session"
+        if known is None and decision in ("park", "urgent"):
+            known = "session" if decision == "park" else "urgent"
         item.kinds[known] = item.kinds.get(known, 0) + 1
         item.decisions[decision] = item.decisions.get(decision, 0) + 1
     return [received_at for *_, received_at in rows]

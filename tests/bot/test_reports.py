@@ -213,3 +213,16 @@ def test_a_month_without_messages_has_no_picture(engine: Engine) -> None:
     report = report_of(engine)
     assert report.picture == b""
     assert render_report(report).splitlines()[1] == "No messages and no logged time this month."
+
+
+def test_plain_text_kept_for_a_session_or_urgent_is_named_so_not_unsorted(engine: Engine) -> None:
+    with transaction(engine) as session:
+        melody = add_coach(session)
+        lena = add_client(session, melody, name="Lena")
+        add_message(session, lena, received_at=at(2, 10), decision="park", kind=None)
+        add_message(session, lena, received_at=at(3, 10), decision="urgent", kind=None)
+        add_message(session, lena, received_at=at(4, 10), decision="ask", kind=None)
+    lines = render_report(report_of(engine)).splitlines()
+    assert lines[1].startswith(
+        "• Lena: 3 messages (1 kept for a session, 1 urgent, 1 unsorted) · "
+    ), lines[1]
