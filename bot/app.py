@@ -16,6 +16,7 @@ from bot.dispatch import Dispatcher
 from bot.outbox_worker import OutboxWorker
 from bot.schedule import Scheduler, ensure_timers
 from bot.store.db import make_engine, transaction
+from bot.privacy import HASH_KEY
 from bot.store.migrate import upgrade
 from bot.store.policy import sync_coaches
 from bot.transports.base import Transport
@@ -55,7 +56,12 @@ def build_app(
     scheduler = Scheduler(
         engine, clock, notify_outbox=outbox.notify, retention_days=settings.retention_days
     )
-    dispatcher = Dispatcher(engine=engine, clock=clock, on_commit=outbox.notify)
+    dispatcher = Dispatcher(
+        engine=engine,
+        clock=clock,
+        on_commit=outbox.notify,
+        services={HASH_KEY: settings.privacy.hash_key},  # None: the key kept in the database
+    )
     return App(settings, engine, clock, dispatcher, outbox, scheduler, dict(transports))
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "CoachSettings",
     "ConfigError",
     "DatabaseSettings",
+    "PrivacySettings",
     "Secret",
     "Settings",
     "SlackSettings",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///boundarybot.db"
+
+MIN_HASH_KEY = 32  # characters of a configured hash key
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _COACH_KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -128,6 +131,13 @@ class CoachSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """The HMAC key for hashes of platform ids; None: one is made and kept in the database."""
+
+    hash_key: Secret | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the operator configured; built once by `load_settings`."""
 
@@ -136,6 +146,7 @@ class Settings:
     slack: SlackSettings | None = None
     retention_days: int = 365
     log_level: str = "INFO"
+    privacy: PrivacySettings = PrivacySettings()
     coaches: tuple[CoachSettings, ...] = ()
 
     def transports(self) -> tuple[str, ...]:
@@ -154,7 +165,7 @@ def load_settings(path: Path | None, env: Mapping[str, str]) -> Settings:
     top = Table("", data, KNOWN_KEYS[""])
     sections = {
         name: Table(f"[{name}]", top.table(name), KNOWN_KEYS[name])
-        for name in ("database", "telegram", "slack", "logging")
+        for name in ("database", "telegram", "slack", "logging", "privacy")
     }
     apply_env(sections, env)
     return Settings(
@@ -163,6 +174,7 @@ def load_settings(path: Path | None, env: Mapping[str, str]) -> Settings:
         slack=_slack(sections["slack"]),
         retention_days=top.positive_int("retention_days", 365),
         log_level=_log_level(sections["logging"]),
+        privacy=_privacy(sections["privacy"]),
         coaches=_coaches(top.tables("coaches", KNOWN_KEYS["coaches"])),
     )
 
@@ -215,6 +227,13 @@ def _log_level(table: Table) -> str:
     if level not in _LOG_LEVELS:
         table.fail("level", "must be one of " + ", ".join(_LOG_LEVELS))
     return level
+
+
+def _privacy(table: Table) -> PrivacySettings:
+    key = table.secret("hash_key")
+    if key is not None and len(key.reveal()) < MIN_HASH_KEY:
+        table.fail("hash_key", f"must be at least {MIN_HASH_KEY} characters")
+    return PrivacySettings(hash_key=key)
 
 
 def _coaches(tables: list[Table]) -> tuple[CoachSettings, ...]:

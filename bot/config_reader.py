@@ -22,15 +22,19 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "BOUNDARYBOT_SLACK_BOT_TOKEN": ("slack", "bot_token"),
     "BOUNDARYBOT_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
     "BOUNDARYBOT_SLACK_APP_TOKEN": ("slack", "app_token"),
+    "BOUNDARYBOT_HASH_KEY": ("privacy", "hash_key"),
 }
 
-_TOP_KEYS = frozenset({"database", "telegram", "slack", "logging", "retention_days", "coaches"})
+_TOP_KEYS = frozenset(
+    {"database", "telegram", "slack", "logging", "privacy", "retention_days", "coaches"}
+)
 _DATABASE_KEYS = frozenset({"url"})
 _TELEGRAM_KEYS = frozenset(
     {"token", "base_url", "mode", "webhook_url", "listen", "port", "secret_token"}
 )
 _SLACK_KEYS = frozenset({"bot_token", "signing_secret", "app_token", "api_url", "port"})
 _LOGGING_KEYS = frozenset({"level"})
+_PRIVACY_KEYS = frozenset({"hash_key"})
 _COACH_KEYS = frozenset(
     {
         "key",
@@ -50,9 +54,12 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
     "telegram": _TELEGRAM_KEYS,
     "slack": _SLACK_KEYS,
     "logging": _LOGGING_KEYS,
+    "privacy": _PRIVACY_KEYS,
     "coaches": _COACH_KEYS,
 }
-_SECRET_KEYS = frozenset({"token", "secret_token", "bot_token", "signing_secret", "app_token"})
+_SECRET_KEYS = frozenset(
+    {"token", "secret_token", "bot_token", "signing_secret", "app_token", "hash_key"}
+)
 
 
 class ConfigError(Exception):

@@ -1,22 +1,31 @@
 """A client's data rights: everything stored about them as one JSON file, and erasing it all.
 
-`client_data` gathers the rows; `export_json` writes them as a file; `forget` deletes them, and
-also takes the client's name out of what the bot sent their coach about them. Nothing here logs.
+`client_data` gathers the rows; `export_json` writes them as a file; `forget` deletes them, takes
+the client out of what the bot has still to send their coach (a pending digest is re-rendered
+without them) and, on SQLite, zeroes the freed pages and empties the WAL so no copy survives.
+`who_hash` keys the one hash of a platform id we store (FailedJoin) with `hash_key`. Nothing
+here logs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import event, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from bot.commands.invites import who_hash
+from bot import outbox as outbox_queue
+from bot.config_reader import Secret
+from bot.digest import build_digest, render_text
 from bot.store.models import (
     Client,
     Coach,
@@ -25,13 +34,36 @@ from bot.store.models import (
     Identity,
     Invite,
     Message,
+    Meta,
     Outbox,
     Promise,
     TimeEntry,
     Timer,
 )
 
+HASH_KEY = "hash_key"  # the Meta row, and the Context.services entry of a configured key
 ERASED = "[erased client]"
+MIN_WORDS = 4  # a client text shorter than this is too common to look for in other rows
+WORDS_PREFIX = 24  # enough of a text to find it in a preview, which may be cut short
+
+
+def hash_key(session: Session, configured: Secret | None = None) -> bytes:
+    """The HMAC key: the configured one, else the one made at first use and kept in `meta`."""
+    if configured is not None:
+        return configured.reveal().encode("utf-8")
+    row = session.get(Meta, HASH_KEY)
+    if row is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        made = dialect.insert(Meta).values(name=HASH_KEY, value=secrets.token_hex(32))
+        session.execute(made.on_conflict_do_nothing())  # another process may have won
+        row = session.get(Meta, HASH_KEY, populate_existing=True)
+        assert row is not None
+    return row.value.encode("utf-8")
+
+
+def who_hash(key: bytes, platform: str, user_id: str) -> str:
+    """An account, keyed-hashed, so wrong invite codes are counted without storing who sent them."""
+    return hmac.new(key, f"{platform}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -43,8 +75,9 @@ class ClientData:
     messages: list[Message]
     promises: list[Promise]
     time_entries: list[TimeEntry]
-    outbox: list[Outbox]  # addressed to them, or about them (client_id)
+    outbox: list[Outbox]  # addressed to them, or about them (their client_id or message ids)
     invites: list[Invite]
+    timers: list[Timer]
 
     def counts(self) -> str:
         """`12 messages, 3 reply promises, ...`: what there is, in words."""
@@ -56,8 +89,14 @@ class ClientData:
                 _count(len(self.identities), "chat account"),
                 _count(len(self.invites), "invite"),
                 _count(len(self.outbox), "bot message"),
+                _count(len(self.timers), "timer"),
             ]
         )
+
+    def to_them(self) -> list[Outbox]:
+        """The bot messages addressed to one of the client's chats."""
+        chats = {(i.platform, i.chat_id) for i in self.identities}
+        return [row for row in self.outbox if (row.platform, row.chat_id) in chats]
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -69,19 +108,28 @@ def _to_chat(platform: str, chat_id: str) -> Any:
 
 
 def client_data(session: Session, client: Client) -> ClientData:
-    """Every row about `client`: the client, chats, messages, promises, time, outbox, invites."""
+    """Every row about `client`: the client, chats, messages, promises, time, outbox, timers."""
     identities = _rows(session, Identity, col(Identity.client_id) == client.id)
-    to_them = [_to_chat(i.platform, i.chat_id) for i in identities]
+    messages = _rows(session, Message, col(Message.client_id) == client.id)
+    promises = _rows(session, Promise, col(Promise.client_id) == client.id)
+    about = [col(Outbox.client_id) == client.id, col(Outbox.message_id).in_(_ids(messages))]
+    about += [_to_chat(i.platform, i.chat_id) for i in identities]
+    reminders = (col(Timer.kind) == "reminder") & col(Timer.ref_id).in_(_ids(promises))
     named = (col(Invite.coach_id) == client.coach_id) & (col(Invite.client_name) == client.name)
     return ClientData(
         client=client,
         identities=identities,
-        messages=_rows(session, Message, col(Message.client_id) == client.id),
-        promises=_rows(session, Promise, col(Promise.client_id) == client.id),
+        messages=messages,
+        promises=promises,
         time_entries=_rows(session, TimeEntry, col(TimeEntry.client_id) == client.id),
-        outbox=_rows(session, Outbox, or_(col(Outbox.client_id) == client.id, *to_them)),
+        outbox=_rows(session, Outbox, or_(*about)),
         invites=_rows(session, Invite, or_(col(Invite.client_id) == client.id, named)),
+        timers=_rows(session, Timer, or_(col(Timer.client_id) == client.id, reminders)),
     )
+
+
+def _ids(rows: Iterable[Any]) -> list[int]:
+    return [row.id for row in rows]
 
 
 def _rows(session: Session, table: Any, where: Any) -> list[Any]:
@@ -90,7 +138,8 @@ def _rows(session: Session, table: Any, where: Any) -> list[Any]:
 
 def export_json(data: ClientData, *, coach: Coach, now: datetime) -> bytes:
     """The client's data as a UTF-8 JSON document, rows as stored, times in UTC."""
-    outbox = [row for row in data.outbox if row.chat_id in {i.chat_id for i in data.identities}]
+    to_them = data.to_them()
+    theirs = {row.id for row in to_them}
     document = {
         "exported_at": now.isoformat(),
         "coach": coach.name,
@@ -99,7 +148,9 @@ def export_json(data: ClientData, *, coach: Coach, now: datetime) -> bytes:
         "messages": [_dump(row) for row in data.messages],
         "promises": [_dump(row) for row in data.promises],
         "time_entries": [_dump(row) for row in data.time_entries],
-        "outbox": [_dump(row) for row in outbox],
+        "outbox": [_dump(row) for row in to_them],
+        "outbox_about_them": [_dump(row) for row in data.outbox if row.id not in theirs],
+        "timers": [_dump(row) for row in data.timers],
         "invites": [_dump(row, leave=("code_hash",)) for row in data.invites],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
@@ -115,20 +166,22 @@ def export_filename(client: Client) -> str:
     return f"{slug}-export.json"
 
 
-def forget(session: Session, coach: Coach, data: ClientData) -> None:
-    """Erase everything about the client, and their name from what the coach was sent."""
+def forget(session: Session, coach: Coach, data: ClientData, *, key: bytes) -> None:
+    """Erase everything about the client, and them from what the coach was or is to be sent."""
     client = data.client
-    _redact_coach_rows(session, coach, data)
+    _scrub_on_sqlite(session)
+    digests = _pending_digests(session, coach)
+    _redact_coach_rows(session, coach, data, skip={row.id or 0 for row in digests})
     _drop_documents(session, data.outbox, marks=())
-    hashes = [who_hash(i.platform, i.user_id) for i in data.identities]
+    hashes = [who_hash(key, i.platform, i.user_id) for i in data.identities]
     if hashes:
         session.exec(delete(FailedJoin).where(col(FailedJoin.who_hash).in_(hashes)))
-    session.exec(delete(Timer).where(col(Timer.client_id) == client.id))
-    session.exec(delete(Outbox).where(col(Outbox.id).in_([row.id for row in data.outbox])))
+    session.exec(delete(Timer).where(col(Timer.id).in_(_ids(data.timers))))
+    session.exec(delete(Outbox).where(col(Outbox.id).in_(_ids(data.outbox))))
     session.exec(delete(Promise).where(col(Promise.client_id) == client.id))
     session.exec(delete(TimeEntry).where(col(TimeEntry.client_id) == client.id))
     session.exec(delete(Message).where(col(Message.client_id) == client.id))
-    session.exec(delete(Invite).where(col(Invite.id).in_([row.id for row in data.invites])))
+    session.exec(delete(Invite).where(col(Invite.id).in_(_ids(data.invites))))
     for identity in data.identities:
         if identity.coach_id is None:
             session.delete(identity)
@@ -138,24 +191,96 @@ def forget(session: Session, coach: Coach, data: ClientData) -> None:
     session.flush()
     session.delete(client)
     session.flush()
+    for row in digests:
+        _rerender_digest(session, coach, row)
 
 
-def _redact_coach_rows(session: Session, coach: Coach, data: ClientData) -> None:
-    """Take the client's name out of the coach's copies of replies, digests and reports."""
+def _scrub_on_sqlite(session: Session) -> None:
+    """SQLite: zero what this transaction deletes; after the commit, empty the WAL into the file."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL: VACUUM and WAL recycling are the operator's (see the README)
+    session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+
+    def checkpoint(_session: Session) -> None:
+        with engine.connect() as conn:  # not this session's: its transaction is over
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    event.listen(session, "after_commit", checkpoint, once=True)
+
+
+def _pending_digests(session: Session, coach: Coach) -> list[Outbox]:
+    """The coach's digests rendered but not sent yet: they may quote anyone."""
+    stmt = select(Outbox).where(
+        Outbox.coach_id == coach.id,
+        Outbox.status == "pending",
+        col(Outbox.idempotency_key).startswith("digest:"),
+    )
+    return list(session.exec(stmt).all())
+
+
+def _rerender_digest(session: Session, coach: Coach, row: Outbox) -> None:
+    """Render an unsent digest again as of when it was made, now that the client is gone."""
+    made = row.created_at
+    session.execute(
+        update(Message)
+        .where(col(Message.coach_id) == coach.id, col(Message.digested_at) == made)
+        .values(digested_at=None)
+    )
+    session.execute(
+        update(Outbox)
+        .where(col(Outbox.coach_id) == coach.id, col(Outbox.reported_at) == made)
+        .values(reported_at=None)
+    )
+    key, platform, chat_id, extra = row.idempotency_key, row.platform, row.chat_id, row.payload
+    session.delete(row)
+    session.flush()
+    content = build_digest(session, coach, made)
+    if content is None:
+        return  # the client was all it had to say
+    outbox_queue.enqueue(
+        session,
+        key=key,
+        platform=platform,
+        chat_id=chat_id,
+        text=render_text(content),
+        now=made,
+        coach_id=coach.id,
+        extra=extra.get("extra"),
+        fresh=True,
+    )
+
+
+def _redact_coach_rows(session: Session, coach: Coach, data: ClientData, *, skip: set[int]) -> None:
+    """Take the client out of the coach's copies of replies, answers and reports.
+
+    A row that quotes the client's words is emptied (sent: the coach has it) or deleted (still
+    pending); one that only names them is emptied when sent, or goes unnamed when pending.
+    """
     chats = session.exec(select(Identity).where(Identity.coach_id == coach.id)).all()
     to_coach = [_to_chat(i.platform, i.chat_id) for i in chats]
-    theirs = {row.id for row in data.outbox}
+    skip = skip | {row.id or 0 for row in data.outbox}
     stmt = select(Outbox).where(or_(col(Outbox.coach_id) == coach.id, *to_coach))
-    rows = [row for row in session.exec(stmt).all() if row.id not in theirs]
+    rows = [row for row in session.exec(stmt).all() if row.id not in skip]
     pattern = re.compile(rf"(?<!\w){re.escape(data.client.name)}(?!\w)", re.IGNORECASE)
-    for row in rows:
-        if pattern.search(row.text):
-            # delivered: the coach has it, so no copy is kept; pending: it still goes, unnamed
-            row.text = "" if row.status != "pending" else pattern.sub(ERASED, row.text)
-            session.add(row)
+    words = _words(data.messages)
     marks = [data.client.name, *(i.user_id for i in data.identities)]
     marks += [i.chat_id for i in data.identities]
     _drop_documents(session, rows, marks=marks)
+    for row in rows:
+        quotes = any(w in row.text.casefold() for w in words)
+        if row.status == "pending" and quotes:
+            _drop_documents(session, [row], marks=())
+            session.delete(row)
+        elif quotes or pattern.search(row.text):
+            row.text = "" if row.status != "pending" else pattern.sub(ERASED, row.text)
+            session.add(row)
+
+
+def _words(messages: Iterable[Message]) -> list[str]:
+    """The start of each of the client's texts, long enough to be theirs, casefolded."""
+    texts = (m.text.strip().casefold()[:WORDS_PREFIX] for m in messages)
+    return [t for t in texts if len(t) >= MIN_WORDS]
 
 
 def _drop_documents(session: Session, rows: Iterable[Outbox], *, marks: Iterable[str]) -> None:

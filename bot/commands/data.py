@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import REGISTRY
 from bot.commands.args import coach_of, find_client, problem, split_first
 from bot.commands.registry import Context, Document, Reply, Role
-from bot.privacy import client_data, export_filename, export_json, forget
+from bot.privacy import HASH_KEY, client_data, export_filename, export_json, forget, hash_key
 
 EXPORT_EXAMPLE = "/export Alex"
 FORGET_EXAMPLE = "/forget Alex confirm"
@@ -39,6 +39,7 @@ def forget_client(ctx: Context, args: str) -> str:
         )
     if rest.strip().lower() != CONFIRM:
         raise problem(FORGET_EXAMPLE, f"add the word {CONFIRM} to erase {client.name}")
-    forget(ctx.session, coach_of(ctx), data)
+    key = hash_key(ctx.session, ctx.services.get(HASH_KEY))
+    forget(ctx.session, coach_of(ctx), data, key=key)
     # no name here: this answer is kept like any other, and nothing may name them now
     return "Done: that client and everything stored about them are erased."

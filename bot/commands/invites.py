@@ -1,9 +1,16 @@
-"""Invites: `/invite Alex [mode]` makes a single-use code; `/start CODE` (Slack: `join`) uses it."""
+"""Invites: `/invite Alex [mode]` makes a single-use code; `/start CODE` (Slack: `join`) uses it.
+
+Only the SHA-256 of a code is stored, and the answer that carries the code to the coach is marked
+`blank_when_sent`: a database trigger (migration 3c1f0a9d2b7e) empties it once it is sent.
+Wrong codes are counted per account (keyed hash) and across everyone, in the database, so the
+limits hold for every process.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -19,6 +26,8 @@ from bot.commands.args import (
 )
 from bot.commands.registry import Context, Role
 from bot.commands.views import coach_policy
+from bot.messages import Inbound
+from bot.privacy import HASH_KEY, hash_key, who_hash
 from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
 from bot.store.policy import contract_for
 from bot.store.queries import client_by_name, coach_chat
@@ -29,6 +38,9 @@ INVITE_EXAMPLE = "/invite Alex open_door"
 VALID_FOR = timedelta(days=7)
 FAILURE_WINDOW = timedelta(hours=1)
 MAX_FAILURES = 5
+EVERYONE_WINDOW = timedelta(minutes=1)  # more than EVERYONE_MAX wrong codes in it, from anyone,
+EVERYONE_MAX = 20  # and every /start waits EVERYONE_LOCK: guessing needs many accounts at once
+EVERYONE_LOCK = timedelta(minutes=10)
 MAX_CODE = 64
 
 HOW_TO_JOIN = (
@@ -38,16 +50,17 @@ HOW_TO_JOIN = (
 WRONG_CODE = "That invite code isn't one I know. Check it with your coach, or ask for a new one."
 USED_CODE = "That invite code has already been used. Ask your coach for a new one."
 EXPIRED_CODE = "That invite code has expired (codes last 7 days). Ask your coach for a new one."
+TOO_MANY = "Too many tries — please wait a few minutes."
 
 
 def code_hash(code: str) -> str:
-    """The SHA-256 of an invite code, which is all that is stored."""
+    """The SHA-256 of an invite code, all that is stored (192 random bits: no key is needed)."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-def who_hash(platform: str, user_id: str) -> str:
-    """Who tried a code, hashed, so wrong guesses are counted without storing the account."""
-    return hashlib.sha256(f"{platform}:{user_id}".encode()).hexdigest()
+def answer_key(inbound: Inbound) -> str:
+    """The outbox key of the answer to `inbound`, as bot.dispatch queues it."""
+    return f"evt:{inbound.platform}:{inbound.event_id}:reply"
 
 
 @REGISTRY.add("invite", roles={Role.COACH}, usage="/invite Alex [open_door|specific|sessions_only]")
@@ -84,7 +97,18 @@ def invite(ctx: Context, args: str) -> str:
         lines.append(f"Telegram link: https://t.me/{ctx.bot_username}?start={code}")
     lines.append(f"On Slack: /boundary join {code}")
     lines.append(f"Or send me: /start {code}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    # queued here, marked, under the key the dispatcher then finds: blanked once it is sent
+    outbox.enqueue(
+        ctx.session,
+        key=answer_key(ctx.inbound),
+        platform=ctx.inbound.platform,
+        chat_id=ctx.inbound.chat_id,
+        text=text,
+        now=ctx.now,
+        extra={"blank_when_sent": True},
+    )
+    return text
 
 
 def _revoke_pending(session: Session, coach_id: int, name: str, now: datetime) -> None:
@@ -109,11 +133,14 @@ def start(ctx: Context, args: str) -> str:
     code = args.strip()
     if not code:
         return HOW_TO_JOIN
-    who = who_hash(ctx.inbound.platform, ctx.inbound.user_id)
+    key = hash_key(ctx.session, ctx.services.get(HASH_KEY))
+    who = who_hash(key, ctx.inbound.platform, ctx.inbound.user_id)
     locked = locked_until(ctx.session, who, ctx.now)
     if locked is not None:
         minutes = max(1, -(-int((locked - ctx.now).total_seconds()) // 60))
         return f"Too many wrong codes from this account. Try again in {minutes} minutes."
+    if everyone_locked_until(ctx.session, ctx.now) is not None:
+        return TOO_MANY
     row = _usable_invite(ctx.session, code, ctx.now)
     if isinstance(row, str):
         ctx.session.add(FailedJoin(who_hash=who, at=ctx.now))
@@ -138,17 +165,30 @@ def _usable_invite(session: Session, code: str, now: datetime) -> Invite | str:
 def locked_until(session: Session, who: str, now: datetime) -> datetime | None:
     """When an account that sent 5 wrong codes within an hour may try again, if not yet."""
     session.execute(delete(FailedJoin).where(col(FailedJoin.at) < now - 2 * FAILURE_WINDOW))
-    times = sorted(
-        session.exec(
-            select(FailedJoin.at).where(
-                FailedJoin.who_hash == who, FailedJoin.at > now - 2 * FAILURE_WINDOW
-            )
-        ).all()
-    )
+    times = session.exec(
+        select(FailedJoin.at).where(
+            FailedJoin.who_hash == who, FailedJoin.at > now - 2 * FAILURE_WINDOW
+        )
+    ).all()
+    return _lock_end(times, now, most=MAX_FAILURES, within=FAILURE_WINDOW, lasts=FAILURE_WINDOW)
+
+
+def everyone_locked_until(session: Session, now: datetime) -> datetime | None:
+    """When /start works again after a burst of wrong codes from anyone, if not yet."""
+    since = now - EVERYONE_WINDOW - EVERYONE_LOCK
+    times = session.exec(select(FailedJoin.at).where(FailedJoin.at > since)).all()
+    return _lock_end(times, now, most=EVERYONE_MAX, within=EVERYONE_WINDOW, lasts=EVERYONE_LOCK)
+
+
+def _lock_end(
+    found: Sequence[datetime], now: datetime, *, most: int, within: timedelta, lasts: timedelta
+) -> datetime | None:
+    """The end of the lock that `most` failures `within` a span start, if it is still on."""
+    times = sorted(found)
     ends = [
-        times[i] + FAILURE_WINDOW
-        for i in range(MAX_FAILURES - 1, len(times))
-        if times[i] - times[i - MAX_FAILURES + 1] <= FAILURE_WINDOW
+        times[i] + lasts
+        for i in range(most - 1, len(times))
+        if times[i] - times[i - most + 1] <= within
     ]
     return max(ends) if ends and max(ends) > now else None
 

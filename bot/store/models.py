@@ -102,7 +102,7 @@ class Identity(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A single-use invite; only the SHA-256 of the code is stored."""
+    """A single-use invite; only the SHA-256 of the (192-bit random) code is stored."""
 
     id: int | None = Field(default=None, primary_key=True)
     coach_id: int = Field(foreign_key="coach.id", index=True, ondelete="CASCADE")
@@ -116,7 +116,7 @@ class Invite(SQLModel, table=True):
 
 
 class FailedJoin(SQLModel, table=True):
-    """A wrong invite code, kept an hour to refuse guessing; the user id is hashed."""
+    """A wrong invite code, kept two hours to refuse guessing; the user id is HMAC-hashed."""
 
     id: int | None = Field(default=None, primary_key=True)
     who_hash: str = Field(max_length=64, index=True)
@@ -237,3 +237,10 @@ class Document(SQLModel, table=True):
     mime_type: str = Field(default="application/octet-stream", max_length=128)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = utc_column(nullable=False, index=True)
+
+
+class Meta(SQLModel, table=True):
+    """A value the bot made for itself, by name: the hash key when none is configured."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ import bot.commands.handlers  # noqa: F401  (the other commands first, in /help 
 from bot.clock import ManualClock
 from bot.commands import data as _data  # noqa: F401  (registers /export, /forget)
 from bot.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
-from bot.commands.invites import who_hash
+from bot.config import ConfigError, Secret, load_settings
 from bot.messages import Attachment
+from bot.privacy import hash_key, who_hash
 from bot.store.models import Client, Document, FailedJoin, Outbox
 from tests.harness import Harness
 
@@ -42,9 +44,14 @@ def chat(engine: Engine, clock: ManualClock) -> Harness:
     h.say("melody", "/invite Alex")  # a second account for Alex: an invite naming them
     h.say("melody", "/report")
     with Session(engine) as session:
-        session.add(FailedJoin(who_hash=who_hash("telegram", ALEX_ID), at=clock.now()))
+        session.add(FailedJoin(who_hash=alex_hash(session), at=clock.now()))
         session.commit()
     return h
+
+
+def alex_hash(session: Session) -> str:
+    """How Alex's Telegram account is hashed (with the key made at first use)."""
+    return who_hash(hash_key(session), "telegram", ALEX_ID)
 
 
 def documents_sent(h: Harness, who: str) -> list[Document]:
@@ -60,7 +67,7 @@ def test_export_sends_one_json_file_with_everything_stored_about_the_client(
     [answer] = chat.say("melody", "/export Alex")
     assert answer == (
         "Everything stored about Alex: 2 messages, 1 reply promise, 1 time entry, "
-        "1 chat account, 1 invite, 5 bot messages. It is all in alex-export.json."
+        "1 chat account, 1 invite, 5 bot messages, 1 timer. It is all in alex-export.json."
     )
     export = documents_sent(chat, "melody")[-1]
     assert (export.filename, export.mime_type) == ("alex-export.json", "application/json")
@@ -88,7 +95,7 @@ def test_forget_without_confirm_says_what_goes_and_erases_nothing(chat: Harness)
     [answer] = chat.say("melody", "/forget Alex")
     assert answer == (
         "This erases Alex and everything stored about them (2 messages, 1 reply promise, "
-        "1 time entry, 1 chat account, 1 invite, 5 bot messages) for good. "
+        "1 time entry, 1 chat account, 1 invite, 5 bot messages, 1 timer) for good. "
         "To go ahead: /forget Alex confirm"
     )
     assert chat.say("melody", "/forget Alex please") == [
@@ -126,7 +133,7 @@ def test_forget_confirm_leaves_no_row_that_names_or_points_at_the_client(chat: H
     chat.say("melody", "/export Alex")
     with Session(chat.engine) as session:
         alex = session.exec(select(Client).where(Client.name == "Alex")).one()
-    needles = ["Alex", ALEX_ID, who_hash("telegram", ALEX_ID), "file-abc"]
+        needles = ["Alex", ALEX_ID, alex_hash(session), "file-abc"]
     assert mentions(chat.engine, needles, alex.id or 0)  # the scan does find them before
 
     chat.say("melody", "/forget Alex confirm")
@@ -171,3 +178,19 @@ def test_forget_unnames_what_the_coach_is_still_to_get_and_drops_what_they_got(
     assert still is not None and delivered is not None
     assert still.text == "Logged 20 min for [erased client]: 30 min billable, 30.00 GBP."
     assert (delivered.status, delivered.text) == ("sent", "")
+
+
+def test_the_hash_key_comes_from_privacy_or_the_environment_and_is_never_shown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "boundarybot.toml"
+    path.write_text('[privacy]\nhash_key = "' + "f" * 32 + '"\n')
+    assert load_settings(path, {}).privacy.hash_key == Secret("f" * 32)
+    env = {"BOUNDARYBOT_HASH_KEY": "e" * 40}
+    settings = load_settings(path, env)
+    assert settings.privacy.hash_key == Secret("e" * 40)
+    assert "e" * 40 not in repr(settings)
+    assert load_settings(None, {}).privacy.hash_key is None  # made at first use, in the database
+    with pytest.raises(ConfigError) as short:
+        load_settings(None, {"BOUNDARYBOT_HASH_KEY": "tooshort-secret"})
+    assert str(short.value) == "config: BOUNDARYBOT_HASH_KEY must be at least 32 characters"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.store.models import Client, FailedJoin, Identity, Invite
+from bot.config import Secret
+from bot.outbox_record import Sent, record
+from bot.privacy import HASH_KEY, who_hash
+from bot.store.models import Client, FailedJoin, Identity, Invite, Meta, Outbox
 from tests.harness import Harness, Person
 
 CODE = re.compile(r"start=([A-Za-z0-9_-]+)")
@@ -110,8 +114,81 @@ def test_a_wrong_code_is_refused_and_counted_without_the_account(h: Harness) -> 
     ]
     with Session(h.engine) as session:
         [failed] = session.exec(select(FailedJoin)).all()
+        key = session.get(Meta, HASH_KEY)
     user_id = h.people["guesser"].user_id
-    assert failed.who_hash == hashlib.sha256(f"telegram:{user_id}".encode()).hexdigest()
+    assert key is not None and len(key.value) == 64  # made at first use, kept for every process
+    assert failed.who_hash == who_hash(key.value.encode(), "telegram", user_id)
+    assert failed.who_hash != hashlib.sha256(f"telegram:{user_id}".encode()).hexdigest()
+    h.say("guesser", "/start another-wrong-one")
+    with Session(h.engine) as session:
+        assert len(set(session.exec(select(FailedJoin.who_hash)).all())) == 1  # the same key
+        assert len(session.exec(select(Meta)).all()) == 1
+
+
+def test_a_configured_hash_key_is_used_and_none_is_stored(h: Harness) -> None:
+    configured = Secret("k" * 40)
+    h.dispatcher.services["hash_key"] = configured
+    h.say("guesser", "/start not-a-real-code")
+    with Session(h.engine) as session:
+        [failed] = session.exec(select(FailedJoin)).all()
+        assert session.exec(select(Meta)).all() == []
+    assert failed.who_hash == who_hash(b"k" * 40, "telegram", h.people["guesser"].user_id)
+
+
+def test_the_invite_answer_is_blanked_once_sent_and_the_code_rests_nowhere(
+    h: Harness, db_url: str
+) -> None:
+    code = invite(h)
+    [row] = h.rows("melody")
+    assert code in row.text and row.payload["extra"] == {"blank_when_sent": True}
+    record(h.engine, [Sent(row.id or 0, "tg-1", h.clock.now())])  # what the worker records
+    with Session(h.engine) as session:
+        sent = session.get(Outbox, row.id)
+        assert sent is not None and (sent.status, sent.text) == ("sent", "")
+        assert session.exec(select(Invite)).one().code_hash == code_hash_of(code)
+    with h.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if db_url.startswith("sqlite"):
+        assert code.encode() not in Path(db_url.removeprefix("sqlite:///")).read_bytes()
+    assert h.say("alex", f"/start {code}")[0].startswith("Welcome, Alex!")  # the code still works
+
+
+def code_hash_of(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def test_other_answers_to_the_coach_are_not_blanked_when_sent(h: Harness) -> None:
+    h.say("melody", "/hours")
+    [row] = h.rows("melody")
+    record(h.engine, [Sent(row.id or 0, "tg-2", h.clock.now())])
+    with Session(h.engine) as session:
+        sent = session.get(Outbox, row.id)
+        assert sent is not None and sent.status == "sent" and sent.text == row.text != ""
+
+
+def test_many_strangers_guessing_at_once_stop_every_join_for_a_while(h: Harness) -> None:
+    code = invite(h)
+    for n in range(19):  # 19 strangers, one wrong code each: no account is locked out
+        assert h.say(f"stranger {n}", f"/start wrong{n}")[0].startswith("That invite code isn't")
+    h.clock.advance(timedelta(seconds=30))
+    h.say("stranger 19", "/start wrong19")  # the 20th wrong code within a minute
+    assert h.say("stranger 20", "/start wrong20") == ["Too many tries — please wait a few minutes."]
+    assert h.say("alex", f"/start {code}") == ["Too many tries — please wait a few minutes."]
+    assert clients(h) == []
+    with Session(h.engine) as session:  # refused tries are not counted: the lock does not grow
+        assert len(session.exec(select(FailedJoin)).all()) == 20
+    h.clock.advance(timedelta(minutes=9, seconds=59))
+    assert h.say("alex", f"/start {code}") == ["Too many tries — please wait a few minutes."]
+    h.clock.advance(timedelta(seconds=1))
+    assert h.say("alex", f"/start {code}")[0].startswith("Welcome, Alex!")
+
+
+def test_wrong_codes_spread_over_minutes_do_not_stop_joins(h: Harness) -> None:
+    code = invite(h)
+    for n in range(40):
+        h.say(f"stranger {n}", f"/start wrong{n}")
+        h.clock.advance(timedelta(seconds=4))  # 15 a minute: under the limit
+    assert h.say("alex", f"/start {code}")[0].startswith("Welcome, Alex!")
 
 
 def test_five_wrong_codes_in_an_hour_lock_out_even_the_right_code(h: Harness) -> None:
