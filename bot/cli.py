@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -13,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 
 DEFAULT_CONFIG = Path("boundarybot.toml")
 
@@ -24,15 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = _settings(args.config)
     except ConfigError as error:
         sys.exit(str(error))
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
-    for noisy in ("httpx", "httpcore", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # At DEBUG python-telegram-bot logs request parameters, which hold what people wrote.
-    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+    configure_logging(settings.log_level)
     if args.command == "demo":
         from bot.demo import run_demo
 

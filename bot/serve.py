@@ -13,6 +13,10 @@ from bot.transports.base import Transport
 log = logging.getLogger(__name__)
 
 
+class StartFailed(RuntimeError):
+    """A platform cannot start (its token was refused...): one line for the operator."""
+
+
 class Platform(Transport, Protocol):
     """A transport that also receives: it sends for the outbox and feeds the dispatcher."""
 
@@ -44,5 +48,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(
             run_workers(app, stop), *(platform.run(app, stop) for platform in running.values())
         )
+    except StartFailed as error:
+        stop.set()  # the other platforms and the workers end too
+        raise SystemExit(str(error)) from None
     finally:
         app.engine.dispose()

@@ -10,29 +10,45 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, select
 
 from bot.app import App
 from bot.config import SlackSettings
+from bot.logs import FLOORS, SDK_LOGGER, quiet_libraries
 from bot.messages import Outgoing
+from bot.serve import StartFailed
 from bot.store.db import transaction
 from bot.store.models import Identity
 from bot.transports.base import DeliveryError
 from bot.transports.slack_send import SlackSender
-from bot.transports.slack_server import Listeners, build_bolt, serve_http, serve_socket
+from bot.transports.slack_server import (
+    EdgeLimits,
+    Listeners,
+    build_bolt,
+    serve_http,
+    serve_socket,
+)
 from bot.transports.slack_translate import PLATFORM
 
 log = logging.getLogger(__name__)
 
-#: bolt and slack_sdk log whole payloads (message text) at DEBUG; their logger stops at INFO.
-SDK_LOGGER = "bot.transports.slack.sdk"
+#: auth.test errors that no retry can fix: the operator must change the token or its scopes.
+REFUSED_TOKEN = frozenset(
+    {"invalid_auth", "token_revoked", "missing_scope", "not_authed", "account_inactive"}
+)
 
 
 def quiet_sdk_logger() -> logging.Logger:
-    """The logger handed to bolt and slack_sdk: never below INFO, so no payload is logged."""
+    """The logger handed to bolt and slack_sdk: never below WARNING, its records cleaned.
+
+    bolt logs a refused request's whole body at INFO and slack_sdk logs bodies at DEBUG;
+    `bot.logs` withholds what any library record carries (bolt's loggers copy this level).
+    """
+    quiet_libraries()
     logger = logging.getLogger(SDK_LOGGER)
-    logger.setLevel(max(logging.INFO, logger.level))
+    logger.setLevel(max(FLOORS[SDK_LOGGER], logger.level))
     return logger
 
 
@@ -54,13 +70,15 @@ class SlackPlatform:
             logger=self.logger,
         )
         self.sender = SlackSender(self.client)
+        self.limits = EdgeLimits()  # the HTTP edge's body size and answer deadline
 
     async def send(self, message: Outgoing) -> str:
         """Post an outbox message; returns its `ts`, the id a thread reply points back to."""
         return await self.sender.send(message)
 
     async def run(self, app: App, stop: asyncio.Event) -> None:
-        """Open the coaches' DMs, then receive until `stop` is set."""
+        """Check the token, open the coaches' DMs, then receive until `stop` is set."""
+        await self.check_token()
         await self.open_coach_dms(app)
         listeners = Listeners(app, self.sender)
         secret = self.settings.signing_secret
@@ -81,9 +99,32 @@ class SlackPlatform:
                 on_ready=self._on_ready,
             )
         else:
+            assert secret is not None  # HTTP mode: the settings require a signing secret
             await serve_http(
-                bolt, host=self.host, port=self.settings.port, stop=stop, on_ready=self._on_ready
+                bolt,
+                host=self.host,
+                port=self.settings.port,
+                signing_secret=secret.reveal(),
+                stop=stop,
+                on_ready=self._on_ready,
+                limits=self.limits,
             )
+
+    async def check_token(self) -> None:
+        """auth.test: a revoked token or a missing scope stops the start with one line.
+
+        Otherwise every message would wait in the outbox until it gives up. A network failure
+        is not the token's fault: the outbox's retries cover it, so the start goes on.
+        """
+        try:
+            await self.client.auth_test()
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code in REFUSED_TOKEN:
+                raise StartFailed(f"slack: the bot token was refused ({code})") from None
+            log.warning("slack: auth.test failed (%s); starting anyway", code or "no code")
+        except Exception as error:  # unreachable: the outbox retries until Slack answers
+            log.warning("slack: auth.test failed (%s); starting anyway", type(error).__name__)
 
     def _on_ready(self, port: int) -> None:
         self.port = port

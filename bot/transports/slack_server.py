@@ -12,19 +12,23 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.dispatch import Handled
 from bot.messages import Inbound
 from bot.transports.base import DeliveryError
+from bot.transports.edge import MAX_BODY, scrub
 from bot.transports.slack_home import home_view
 from bot.transports.slack_send import SLASH_COMMAND, SlackSender
 from bot.transports.slack_translate import action_inbound, command_inbound, message_inbound
@@ -36,6 +40,7 @@ COMMAND = SLASH_COMMAND
 ELSEWHERE_ACK = "I've answered in our direct messages."
 REMEMBERED_EVENTS = 2_048
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER = "X-Slack-Signature"
 
 
 class Listeners:
@@ -49,6 +54,7 @@ class Listeners:
 
     async def on_message(self, body: dict[str, Any]) -> None:
         """A message event: a person's DM is a client's message or a coach's reply."""
+        body = scrub(body)
         inbound = message_inbound(body, self.app.clock.now())
         if inbound is None:
             event = body.get("event") or {}
@@ -60,6 +66,7 @@ class Listeners:
 
     async def on_command(self, body: dict[str, Any], ack: AsyncAck) -> None:
         """`/boundary ...`: run the command for the asker; answers go to their DM with the app."""
+        body = scrub(body)
         user, channel = str(body.get("user_id") or ""), str(body.get("channel_id") or "")
         dm = await self.sender.dm_channel(user)
         inbound = command_inbound(body, dm_channel=dm, now=self.app.clock.now())
@@ -71,6 +78,7 @@ class Listeners:
 
     async def on_action(self, body: dict[str, Any], ack: AsyncAck) -> None:
         """A pressed button: the choice goes to the bot, then the buttons are settled."""
+        body = scrub(body)
         inbound = action_inbound(body, self.app.clock.now())
         if inbound is not None:
             handled = await self._handle(inbound)
@@ -172,24 +180,31 @@ def build_bolt(
     return bolt
 
 
+@dataclass
+class EdgeLimits:
+    """What the HTTP edge accepts, and how long a request may take before Slack gives up."""
+
+    #: Slack caps a message at 40,000 characters; JSON-escaped (\uXXXX is 6 bytes) in `text`
+    #: and again in `blocks`, an event stays under 500 kB. 1 MiB leaves room and no more.
+    max_body: int = MAX_BODY
+    #: Slack waits 3 s for an answer, then retries; answering 503 by 2.5 s is never too late.
+    deadline: float = 2.5
+
+
 async def serve_http(
     bolt: AsyncApp,
     *,
     host: str,
     port: int,
+    signing_secret: str,
     stop: asyncio.Event,
     on_ready: Callable[[int], None],
+    limits: EdgeLimits | None = None,
 ) -> None:
     """Serve events, interactivity and the slash command at /slack/events until `stop`."""
-
-    async def handle(request: web.Request) -> web.Response:
-        if not request.headers.get(TIMESTAMP_HEADER, "").isdigit():
-            return web.Response(status=401)  # unsigned; bolt would fail on it with a 500
-        response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
-
-    web_app = web.Application()
-    web_app.add_routes([web.post(EVENTS_PATH, handle)])
+    edge = HttpEdge(bolt, SignatureVerifier(signing_secret), limits or EdgeLimits())
+    web_app = web.Application(client_max_size=edge.limits.max_body)
+    web_app.add_routes([web.post(EVENTS_PATH, edge.handle)])
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     try:
@@ -201,6 +216,70 @@ async def serve_http(
         await stop.wait()
     finally:
         await runner.cleanup()
+        await edge.settle()
+
+
+class HttpEdge:
+    """One request: size, then signature, then bolt, answered within the deadline."""
+
+    def __init__(self, bolt: AsyncApp, verifier: SignatureVerifier, limits: EdgeLimits) -> None:
+        self.bolt = bolt
+        self.verifier = verifier
+        self.limits = limits
+        # An event still being handled when its answer was due: Slack's retry waits for it.
+        self._in_flight: dict[str, asyncio.Task[BoltResponse]] = {}
+        self._running: set[asyncio.Task[BoltResponse]] = set()  # held until done
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Refuse what is too big or unsigned before reading it as JSON or a form."""
+        if (request.content_length or 0) > self.limits.max_body:
+            return web.Response(status=413)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # chunked, so no length was announced
+            return web.Response(status=413)
+        stamp = request.headers.get(TIMESTAMP_HEADER, "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not stamp.isdigit() or not self.verifier.is_valid(raw, stamp, signature):
+            log.info("slack: refused a request without a valid signature")
+            return web.Response(status=401)
+        try:
+            text = raw.decode()
+            bolt_request = AsyncBoltRequest(
+                body=text, query=request.query_string, headers=dict(request.headers)
+            )
+        except Exception as error:  # signed, yet bolt cannot read it (not JSON, not an object)
+            log.warning("slack: a signed request could not be read: %s", type(error).__name__)
+            return web.Response(status=400)
+        if not isinstance(bolt_request.body, dict):
+            log.warning("slack: a signed request held no payload object; refused")
+            return web.Response(status=400)
+        return await to_aiohttp_response(await self._answer(bolt_request))
+
+    async def _answer(self, request: AsyncBoltRequest) -> BoltResponse:
+        """bolt's answer if it comes by the deadline; else 503, and the work goes on."""
+        key = str(request.body.get("event_id") or "")  # only events are retried by Slack
+        task = self._in_flight.get(key) if key else None
+        if task is None:
+            task = asyncio.create_task(self.bolt.async_dispatch(request))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            if key:
+                self._in_flight[key] = task
+                task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.limits.deadline)
+        except TimeoutError:
+            log.warning(
+                "slack: not handled within %.1f s (database busy?); answering 503 so Slack retries",
+                self.limits.deadline,
+            )
+            return BoltResponse(status=503, body="")
+
+    async def settle(self) -> None:
+        """Let the requests still being handled finish before the app shuts down."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:

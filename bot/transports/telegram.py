@@ -18,7 +18,9 @@ from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.config import TelegramSettings
+from bot.logs import quiet_libraries
 from bot.messages import Outgoing
+from bot.serve import StartFailed
 from bot.transports.telegram_menu import publish_menu
 from bot.transports.telegram_polling import Poller, pause
 from bot.transports.telegram_receive import Receiver
@@ -63,6 +65,7 @@ class TelegramPlatform:
         poll_timeout: float = 25.0,
         retry_delay: float = 1.0,
     ) -> None:
+        quiet_libraries()  # PTB and httpx log what is sent, and URLs with the token
         self.settings = settings
         self.bot = bot or make_bot(settings)
         self.sender = TelegramSender(self.bot)
@@ -115,7 +118,7 @@ class TelegramPlatform:
                 log.info("telegram: connected as @%s (%s)", self.bot.username, self.settings.mode)
                 return True
             except InvalidToken:
-                raise RuntimeError("telegram: the bot token was refused") from None
+                raise StartFailed("telegram: the bot token was refused") from None
             except TelegramError as error:
                 log.warning(
                     "telegram: cannot reach the Bot API (%s); retrying", type(error).__name__

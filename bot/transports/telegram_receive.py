@@ -2,7 +2,8 @@
 
 `Receiver.process` says whether the update may be confirmed to Telegram. It may not while the
 database is unreachable (Telegram redelivers it), nor for the first failures of an update that
-makes the code fail; an update that fails every try is skipped, so it cannot block the rest.
+makes the code fail; an update that fails every try is skipped, so it cannot block the rest,
+and its sender is asked to send it again (and the coach's digest lists it).
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ from typing import Any
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import select
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot.app import App
 from bot.dispatch import NOT_PRIVATE_LINE, Handled
+from bot.outbox import FAILED, enqueue
+from bot.store.db import transaction
+from bot.store.models import Identity
+from bot.transports.edge import scrub
 from bot.transports.telegram_send import TelegramSender, delivery_error
 from bot.transports.telegram_translate import (
+    PLATFORM,
     UNSUPPORTED_LINE,
     Action,
     Answer,
@@ -36,6 +43,7 @@ from bot.transports.telegram_translate import (
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3  # tries of an update that fails for a reason other than the database
+UNREAD_LINE = "I couldn't read that message — please send it again."
 
 
 class Outcome(Enum):
@@ -70,7 +78,7 @@ class Receiver:
         """
         self._prepared.clear()
         inbounds = []
-        for raw in batch:
+        for raw in map(scrub, batch):
             try:
                 action = _translated(Update.de_json(raw, self._bot), self._app)
             except Exception:
@@ -87,6 +95,7 @@ class Receiver:
 
     async def process_raw(self, raw: dict[str, Any]) -> Outcome:
         """Carry out an update given as Telegram's JSON (one PTB cannot read is answered)."""
+        raw = scrub(raw)
         try:
             update = Update.de_json(raw, self._bot)
         except Exception as error:  # e.g. a field a newer Bot API made required
@@ -106,7 +115,10 @@ class Receiver:
         try:
             await self._carry_out(_translated(update, self._app))
         except Exception as error:
-            return self._failed(update.update_id, error)
+            outcome = self._failed(update.update_id, error)
+            if outcome is Outcome.DONE and not database_down(error):
+                await self._tell_unread(update, type(error).__name__)
+            return outcome
         self._tries.pop(update.update_id, None)
         if self._outage:
             self._outage = False
@@ -167,6 +179,52 @@ class Receiver:
         self._tries.pop(update_id, None)
         log.error("telegram: update %s skipped after %s failures (%s)", update_id, tries, name)
         return Outcome.DONE
+
+    async def _tell_unread(self, update: Update, error: str) -> None:
+        """An update skipped for good: its sender is asked to send it again, the coach told."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or chat.type != "private":
+            return
+        await self._sender.say(str(chat.id), UNREAD_LINE)
+        try:
+            await asyncio.to_thread(
+                note_unread,
+                self._app,
+                user_id=str(user.id),
+                update_id=update.update_id,
+                error=error,
+            )
+        except Exception as failure:  # the client was asked; only the coach's note is missing
+            log.warning("telegram: could not note an unread update: %s", type(failure).__name__)
+
+
+def note_unread(app: App, *, user_id: str, update_id: int, error: str) -> None:
+    """For a client, a failed outbox row the coach's digest lists; never the message text.
+
+    The digest lists undelivered rows ("• to Alex, queued 10:02: <reason>"), so the note is
+    such a row: `failed` from the start, it is never sent, and the digest marks it reported.
+    """
+    now = app.clock.now()
+    with transaction(app.engine) as session:
+        identity = session.exec(
+            select(Identity).where(Identity.platform == PLATFORM, Identity.user_id == user_id)
+        ).first()
+        if identity is None or identity.client_id is None:
+            return  # a stranger's message: nothing of theirs is kept
+        row = enqueue(
+            session,
+            key=f"{PLATFORM}:unread:{update_id}",
+            platform=PLATFORM,
+            chat_id=identity.chat_id,
+            text="",
+            now=now,
+            client_id=identity.client_id,
+        )
+        row.status, row.attempts = FAILED, 0
+        row.last_error = (
+            f"a message they sent could not be read ({error}); they were asked to send it again"
+        )
+        session.add(row)
 
 
 def unreadable_chat(raw: dict[str, Any]) -> str | None:

@@ -2,13 +2,15 @@
 
 PTB's own webhook answers before its handlers run, so an update in flight is lost on a crash;
 here Telegram gets 200 after the commit, 503 while the database is unreachable (it retries),
-and 403 for any request without our secret token header.
+403 for any request without our secret token header (its body unread), and 413 for a body
+over `MAX_BODY` (an update with a 4,096-character text, its reply and quote is some 100 kB).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from aiohttp import web
 from telegram import Bot
 
 from bot.config import TelegramSettings
+from bot.transports.edge import MAX_BODY
 from bot.transports.telegram_polling import ALLOWED_UPDATES
 from bot.transports.telegram_receive import Outcome, Receiver
 
@@ -43,7 +46,7 @@ class WebhookServer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen, register the webhook with Telegram, and serve until `stop` is set."""
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(urlsplit(self._url).path or "/", self._receive)
         runner = web.AppRunner(app, access_log=None)  # the path may carry a secret
         await runner.setup()
@@ -62,9 +65,13 @@ class WebhookServer:
     async def _receive(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
-            return web.Response(status=403, text="forbidden")
+            return web.Response(status=403, text="forbidden")  # the body is never read
+        if (request.content_length or 0) > MAX_BODY:
+            return web.Response(status=413, text="too large")
         try:
-            data = await request.json()
+            data = json.loads(await request.read())
+        except web.HTTPRequestEntityTooLarge:  # chunked, so no length was announced
+            return web.Response(status=413, text="too large")
         except ValueError:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):

@@ -13,12 +13,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
+from bot.digest import build_digest, render_text
 from bot.dispatch import NOT_PRIVATE_LINE
 from bot.messages import Inbound
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
-from bot.store.models import Message
-from bot.transports.telegram_receive import MAX_TRIES
+from bot.store.models import Coach, Message
+from bot.transports.telegram_receive import MAX_TRIES, UNREAD_LINE
 from bot.transports.telegram_translate import EDITED_LINE, UNSUPPORTED_LINE
 from tests.fake_telegram import BOT_ID
 from tests.fake_telegram_rig import COACH_ID, Rig, running
@@ -311,3 +312,36 @@ def test_dispatcher_sees_aware_utc_times(url: str) -> None:
 
     run(scenario())
     assert seen == [datetime(2026, 11, 23, 10, tzinfo=UTC)]
+
+
+def test_an_update_skipped_for_good_is_asked_again_and_shown_in_the_digest(
+    url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> tuple[list[str], str]:
+        async with running(url, clock) as rig:
+            await with_alex(rig)
+            rig.inbox(ALEX)
+            handle = rig.app.dispatcher.handle
+
+            def buggy(inbound: Inbound) -> Any:
+                if "poison" in inbound.text:
+                    raise RuntimeError("a bug, with the text /fyi poison in it")
+                return handle(inbound)
+
+            rig.app.dispatcher.handle = buggy  # type: ignore[method-assign]
+            rig.fake.queue("message", _text(rig, "/fyi poison"))
+            await rig.received()
+            await rig.deliver()
+            told = rig.inbox(ALEX)
+            with Session(rig.app.engine) as session:
+                coach = session.exec(select(Coach)).one()
+                digest = build_digest(session, coach, clock.now())
+                assert digest is not None
+                return told, render_text(digest)
+
+    caplog.set_level(logging.DEBUG, logger="bot")
+    told, digest = run(scenario())
+    assert told == [UNREAD_LINE]
+    assert "Deliveries that failed (1)" in digest
+    assert "• to Alex, queued" in digest and "could not be read (RuntimeError)" in digest
+    assert "poison" not in digest and "poison" not in caplog.text
