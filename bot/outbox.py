@@ -20,6 +20,7 @@ from bot.store.models import Document, Outbox
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so far
+URGENT = "urgent"  # payload key: true on a row of the urgent lane (a crisis forward or answer)
 
 
 class Unsendable(ValueError):
@@ -55,12 +56,15 @@ def enqueue(
     extra: Mapping[str, Any] | None = None,
     fresh: bool = False,
     documents: Sequence[DocumentLike] = (),
+    urgent: bool = False,
 ) -> Outbox:
     """Queue a message in the caller's transaction; a `key` already queued returns that row.
 
     `fresh=True` skips that lookup when the key names a row made in this very transaction
     (the unique constraint still guards it). `documents` are stored as Document rows that the
-    payload names by id.
+    payload names by id. `urgent=True` (a message that may signal a crisis: its forward to the
+    coach and the answer to the client) puts the row in the urgent lane: it goes before every
+    other row of its chat and is not held back by the platform's cap, only by its 429s.
     """
     if now.tzinfo is None:
         raise ValueError("enqueue needs an aware `now`")
@@ -76,7 +80,8 @@ def enqueue(
         chat_id=str(chat_id),
         text=text,
         payload=_payload(choices, reply_to, copy_from, attachments, extra)
-        | _documents(session, documents, now),
+        | _documents(session, documents, now)
+        | ({URGENT: True} if urgent else {}),
         coach_id=coach_id,
         client_id=client_id,
         message_id=message_id,
@@ -85,6 +90,11 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def is_urgent(row: Outbox) -> bool:
+    """True for a row of the urgent lane."""
+    return isinstance(row.payload, dict) and row.payload.get(URGENT) is True
 
 
 class HasAttachments(Protocol):

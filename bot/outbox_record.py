@@ -21,12 +21,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, func, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.outbox import PENDING, SENT
+from bot.outbox import PENDING, SENT, URGENT
 from bot.store.db import is_postgres, transaction
 from bot.store.models import Outbox
 
@@ -57,18 +68,27 @@ class Errored:
 Outcome = Sent | Errored
 
 
+def urgent(table: Any = Outbox) -> ColumnElement[bool]:
+    """True for a row of the urgent lane (`"urgent": true` in its payload); never NULL."""
+    return table.payload[URGENT].as_boolean().is_(True)  # type: ignore[no-any-return]
+
+
 def head_of_chat() -> ColumnElement[bool]:
-    """True for a row with no older pending row in the same chat: only the head may go."""
-    earlier = aliased(Outbox)
-    return ~(
-        select(earlier.id)
-        .where(
-            earlier.platform == Outbox.platform,
-            earlier.chat_id == Outbox.chat_id,
-            earlier.status == PENDING,
-            col(earlier.id) < col(Outbox.id),
-        )
-        .exists()
+    """True for the row of its chat that may go next: only the head of a chat is ever due.
+
+    The head is the oldest pending urgent row of the chat, else its oldest pending row: the
+    urgent lane overtakes whatever else waits for the chat, and keeps its own order.
+    """
+    other = aliased(Outbox)
+
+    def none_pending(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+        same_chat = (other.platform == Outbox.platform, other.chat_id == Outbox.chat_id)
+        return ~select(other.id).where(*same_chat, other.status == PENDING, *where).exists()
+
+    earlier = col(other.id) < col(Outbox.id)
+    return or_(
+        and_(urgent(), none_pending(earlier, urgent(other))),
+        and_(~urgent(), none_pending(earlier), none_pending(urgent(other))),
     )
 
 
@@ -82,10 +102,12 @@ class Statements:
     """What a pass runs, built once; each takes `now` (and the rest) as parameters."""
 
     due: Select[tuple[Outbox]]  # :now, :limit
+    due_urgent: Select[tuple[Outbox]]  # the same, for the urgent lane's rows only
     next_due: Select[tuple[datetime | None]]  # :now
     defer: Update  # executemany :row_id, :slot, :now
     lease: Update  # :ids (expanding), :lease, :now; RETURNING id where the dialect can
     lease_returns_ids: bool
+    renew: Update  # :ids (expanding), :old, :lease; RETURNING id as `lease` does
 
     @classmethod
     def build(cls, engine: Engine) -> Statements:
@@ -94,7 +116,7 @@ class Statements:
         due = (
             select(Outbox)
             .where(col(Outbox.next_attempt_at) <= _NOW, *waiting)
-            .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+            .order_by(case((urgent(), 0), else_=1), col(Outbox.next_attempt_at), col(Outbox.id))
             .limit(bindparam("limit"))
         )
         if is_postgres(engine):
@@ -106,16 +128,27 @@ class Statements:
             .where(table.id.in_(bindparam("ids", expanding=True)), *pending)
             .values(claimed_until=bindparam("lease", type_=table.claimed_until.type))
         )
+        renew = (
+            update(OUTBOX)
+            .where(
+                table.id.in_(bindparam("ids", expanding=True)),
+                table.status == PENDING,
+                table.claimed_until == bindparam("old", type_=table.claimed_until.type),
+            )
+            .values(claimed_until=bindparam("lease", type_=table.claimed_until.type))
+        )
         if engine.dialect.update_returning:
-            lease = lease.returning(table.id)
+            lease, renew = lease.returning(table.id), renew.returning(table.id)
         return cls(
             due=due,
+            due_urgent=due.where(urgent()),
             next_due=select(func.min(Outbox.next_attempt_at)).where(*waiting),
             defer=update(OUTBOX)
             .where(table.id == bindparam("row_id"), *pending)
             .values(next_attempt_at=bindparam("slot", type_=table.next_attempt_at.type)),
             lease=lease,
             lease_returns_ids=engine.dialect.update_returning,
+            renew=renew,
         )
 
 

@@ -3,12 +3,20 @@
 A pass claims due rows in one short transaction (a lease in `claimed_until`; SKIP LOCKED on
 PostgreSQL), sends them concurrently outside any transaction and records their results in
 batches as the sends finish, each batch in one short transaction (`outbox_record.Recorder`).
-Only the oldest pending row of a chat is ever due, so a later message never overtakes an
-earlier one, not even while that one is backing off; rows of different chats go together.
+Only the head of a chat is ever due, so a later message never overtakes an earlier one, not
+even while that one is backing off; rows of different chats go together.
+
+The urgent lane (`enqueue(..., urgent=True)`: a crisis forward and the answer to its client)
+is the exception: its rows head their chat whatever else waits there, are claimed before every
+other row, skip the platform's cap (not the chat's interval, nor a wait a 429 asked for), and a
+notify during a pass of `run()` claims them beside that pass, so slow sends hold none back.
+
 `notify()` wakes `run()`; notify-driven passes are kept `batch_window` apart, so a burst of
-commits makes a few passes, not one each. A worker that dies after claiming leaves its rows to
-be sent again when the lease runs out; the row key travels as `Outgoing.idempotency_key` so a
-transport that honours it drops the duplicate. Nothing here logs or stores message text.
+commits makes a few passes, not one each. While a send runs, its lease is renewed
+(`outbox_lease`), so a second worker never sends it again; a worker that dies after claiming
+leaves its rows to be sent again when the lease runs out (at least once); the row key travels as
+`Outgoing.idempotency_key` so a transport that honours it drops the duplicate. Nothing here logs
+or stores message text.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import contextlib
 import logging
 import random
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +37,8 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.messages import Outgoing
-from bot.outbox import FAILED, THROTTLED, Unsendable, to_outgoing
+from bot.outbox import FAILED, THROTTLED, Unsendable, is_urgent, to_outgoing
+from bot.outbox_lease import Leases, keep_leases
 from bot.outbox_record import (
     Errored,
     Outcome,
@@ -82,6 +92,7 @@ class OutboxWorker:
         concurrency: int = 8,
         batch_limit: int = 200,
         batch_window: float = 0.005,
+        heartbeat_seconds: float | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -89,6 +100,9 @@ class OutboxWorker:
         self._limiter = RateLimiter(per_chat_interval=per_chat_interval)
         self._retry = RetryPolicy(max_attempts, max_throttled, backoff or Backoff())
         self._lease = timedelta(seconds=lease_seconds)
+        # real seconds between renewals of the leases of sends in flight
+        self._beat = heartbeat_seconds if heartbeat_seconds is not None else lease_seconds / 3
+        self._holds: deque[tuple[str, str, datetime]] = deque()  # 429s met, for the limiter
         self._rng = rng or random.Random()
         self._poll = poll_interval
         self._concurrency = max(1, concurrency)  # sends in flight at once, over all chats
@@ -99,21 +113,28 @@ class OutboxWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_pass = float("-inf")  # loop time the last pass of run() began
         self._wake: asyncio.Event | None = None
+        self._lane_wake: asyncio.Event | None = None  # the urgent lane's, beside a long pass
+        self._passing = False  # run() is in a pass: the lane claims urgent rows beside it
 
     def notify(self) -> None:
         """Say that new rows were committed; safe to call from any thread or none of the loop's."""
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None:
+        loop = self._loop
+        if loop is None:
             return  # not running: the first pass of run() will find the rows anyway
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            wake.set()
+            self._woken()
             return
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
-            loop.call_soon_threadsafe(wake.set)
+            loop.call_soon_threadsafe(self._woken)
+
+    def _woken(self) -> None:
+        for event in (self._wake, self._lane_wake):
+            if event is not None:
+                event.set()
 
     async def deliver_due(self, limit: int | None = None) -> int:
         """One pass; returns how many rows it handled (sent, rescheduled after an error, failed)."""
@@ -123,6 +144,8 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, waking on `notify()`, when a row falls due, or each poll."""
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        self._lane_wake = asyncio.Event()
+        lane = asyncio.ensure_future(self._urgent_lane(self._lane_wake))
         try:
             while not stop.is_set():
                 if await self._busy_pass():
@@ -130,7 +153,26 @@ class OutboxWorker:
                 if await self._sleep(stop, await self._idle_seconds()):
                     await self._coalesce(stop)
         finally:
-            self._loop = self._wake = None
+            lane.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lane
+            self._loop = self._wake = self._lane_wake = None
+
+    async def _urgent_lane(self, wake: asyncio.Event) -> None:
+        """On a notify during a pass of run(), claim and send urgent rows beside that pass.
+
+        So a pass held up by slow sends holds no crisis alert back. Between passes, the next
+        pass claims urgent rows first anyway. Runs until cancelled.
+        """
+        while True:
+            await wake.wait()
+            wake.clear()
+            if not self._passing:
+                continue
+            try:
+                await self._pass(self._limit, urgent_only=True)
+            except Exception as exc:  # the database is away: the next pass tries again
+                log.warning("outbox urgent pass failed: %s", type(exc).__name__)
 
     async def _coalesce(self, stop: asyncio.Event) -> None:
         """Keep notify-driven passes `batch_window` apart, so a burst of commits makes few.
@@ -146,15 +188,18 @@ class OutboxWorker:
         """One pass of run(); True when it read a full batch of due rows."""
         assert self._loop is not None
         self._last_pass = self._loop.time()
+        self._passing = True
         try:
             done = await self._pass(self._limit)
         except Exception as exc:  # the database is away: say so in one line, try again
             log.warning("outbox pass failed: %s", type(exc).__name__)
             return False
+        finally:
+            self._passing = False
         return done.seen >= self._limit
 
-    async def _pass(self, limit: int) -> _Pass:
-        done = await asyncio.to_thread(self._claim, limit)
+    async def _pass(self, limit: int, *, urgent_only: bool = False) -> _Pass:
+        done = await asyncio.to_thread(self._claim, limit, urgent_only)
         if done.claims:
             await self._send_all(done.claims)
         return done
@@ -189,11 +234,14 @@ class OutboxWorker:
         with Session(self._engine) as session:
             return session.exec(self._sql.next_due, params={"now": self._clock.now()}).one()
 
-    def _claim(self, limit: int) -> _Pass:
+    def _claim(self, limit: int, urgent_only: bool = False) -> _Pass:
         """Lease the due heads of chats that the rate limits let go now; fail unsendable rows."""
+        due = self._sql.due_urgent if urgent_only else self._sql.due
         with self._claiming, transaction(self._engine) as session:
             now = self._clock.now()
-            rows = session.exec(self._sql.due, params={"now": now, "limit": limit}).all()
+            while self._holds:
+                self._limiter.hold(*self._holds.popleft())
+            rows = session.exec(due, params={"now": now, "limit": limit}).all()
             done = _Pass(seen=len(rows))
             admitted: list[tuple[Outbox, Outgoing]] = []
             deferred: list[dict[str, Any]] = []
@@ -205,6 +253,8 @@ class OutboxWorker:
                     held = unclaimed(now)
                     done.failed += finish(session, row.id, held, status=FAILED, last_error=str(exc))
                     continue
+                if row.claimed_until is not None:  # its lease ran out before a result was kept
+                    log.warning("outbox row %s: taken over mid-send, sending again", row.id)
                 if slot > now:  # deferred, never dropped
                     deferred.append({"row_id": row.id, "slot": slot, "now": now})
                 else:
@@ -221,8 +271,9 @@ class OutboxWorker:
         if transport is None:
             raise Unsendable(f"no transport for platform {row.platform!r}")
         message = to_outgoing(row)
-        cap = transport.max_per_second
-        return message, self._limiter.next_slot(row.platform, row.chat_id, cap=cap, now=now)
+        cap, urgent = transport.max_per_second, is_urgent(row)
+        slot = self._limiter.next_slot(row.platform, row.chat_id, cap=cap, now=now, urgent=urgent)
+        return message, slot
 
     def _take_leases(
         self, session: Session, admitted: list[tuple[Outbox, Outgoing]], now: datetime
@@ -252,13 +303,26 @@ class OutboxWorker:
         """Send the claims, at most `concurrency` at once, recording results as they come."""
         recorder = Recorder(self._engine, len(claims), self._window)
         gate = asyncio.Semaphore(self._concurrency)
+        leases = Leases({claim.row_id: claim.lease for claim in claims})
 
         async def send(claim: _Claim) -> None:
             async with gate:
                 result = await self._send(claim)
-            # decided here on the loop, so a seeded RNG gives the same jitter in the same order
-            recorder.add(self._outcome(claim, result))
+            async with leases.lock:  # a renewal under way ends first: the lease is known
+                lease = leases.finish(claim.row_id)
+                # decided here on the loop, so a seeded RNG gives the same jitter in the same order
+                recorder.add(self._outcome(claim, lease, result))
 
+        heartbeat = asyncio.ensure_future(
+            keep_leases(
+                leases,
+                engine=self._engine,
+                statements=self._sql,
+                clock=self._clock,
+                lease=self._lease,
+                every=self._beat,
+            )
+        )
         try:
             await asyncio.gather(recorder.run(), *(send(claim) for claim in claims))
         except asyncio.CancelledError:
@@ -266,6 +330,8 @@ class OutboxWorker:
             with contextlib.suppress(Exception):  # logged row by row; the cancel goes on
                 record(self._engine, recorder.take())
             raise
+        finally:
+            heartbeat.cancel()
         recorder.raise_first_error()
 
     async def _send(self, claim: _Claim) -> str | DeliveryError:
@@ -281,11 +347,15 @@ class OutboxWorker:
             )
             return DeliveryError(f"unexpected {type(exc).__name__}")
 
-    def _outcome(self, claim: _Claim, result: str | DeliveryError) -> Outcome:
-        """What to record for a finished send."""
+    def _outcome(self, claim: _Claim, lease: datetime, result: str | DeliveryError) -> Outcome:
+        """What to record for a finished send that held `lease` last."""
         at = self._clock.now()
         if isinstance(result, DeliveryError):
-            return Errored(claim.row_id, claim.lease, self._after_error(claim, result, at))
+            changes = self._after_error(claim, result, at)
+            if result.retry_after is not None and "next_attempt_at" in changes:
+                message = claim.message
+                self._holds.append((message.platform, message.chat_id, changes["next_attempt_at"]))
+            return Errored(claim.row_id, lease, changes)
         return Sent(claim.row_id, str(result), at)
 
     def _after_error(self, claim: _Claim, error: DeliveryError, at: datetime) -> dict[str, Any]:

@@ -20,7 +20,11 @@ _SWEEP_EVERY = 1024  # chats remembered before the per-chat memory is swept
 
 
 class RateLimiter:
-    """When a message may go: `per_chat_interval` apart in a chat, `cap` a second per platform."""
+    """When a message may go: `per_chat_interval` apart in a chat, `cap` a second per platform.
+
+    An urgent message skips the platform cap (it still counts towards it, so the others yield),
+    but keeps the chat's interval and any wait a 429 asked for in that chat (`hold`).
+    """
 
     def __init__(self, *, per_chat_interval: float = 1.0, window: float = 1.0) -> None:
         if per_chat_interval < 0 or window <= 0:
@@ -30,20 +34,36 @@ class RateLimiter:
         self._window_seconds = window
         self._last: dict[tuple[str, str], datetime] = {}
         self._recent: dict[str, deque[datetime]] = {}
+        self._held: dict[tuple[str, str], datetime] = {}  # a 429's retry_after, by chat
         self._sweep_above = _SWEEP_EVERY  # doubles while the chats are all still recent
 
-    def next_slot(self, platform: str, chat_id: str, *, cap: float, now: datetime) -> datetime:
+    def next_slot(
+        self, platform: str, chat_id: str, *, cap: float, now: datetime, urgent: bool = False
+    ) -> datetime:
         """The earliest time a message to this chat may go; `now` when it may go at once."""
         slot = now
         last = self._last.get((platform, chat_id))
         if last is not None:
             slot = max(slot, last + self._interval)
+        held = self._held.get((platform, chat_id))
+        if held is not None:
+            if held > now:
+                slot = max(slot, held)
+            else:
+                del self._held[(platform, chat_id)]
+        if urgent:
+            return slot
         recent = self._pruned(platform, now)
         allowed = max(1, math.floor(cap * self._window_seconds))
         if len(recent) >= allowed:
             # the window frees a place when the oldest of the last `allowed` sends leaves it
             slot = max(slot, recent[len(recent) - allowed] + self._window)
         return slot
+
+    def hold(self, platform: str, chat_id: str, until: datetime) -> None:
+        """Send nothing to this chat before `until`: the platform answered 429 with retry_after."""
+        key = (platform, chat_id)
+        self._held[key] = max(until, self._held.get(key, until))
 
     def take(self, platform: str, chat_id: str, now: datetime) -> None:
         """Count a message to this chat as going out at `now`."""

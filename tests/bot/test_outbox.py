@@ -567,7 +567,7 @@ def test_a_burst_of_commits_and_notifies_is_delivered_in_a_few_passes(
     def count_claims(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if (
             statement.lstrip().startswith("SELECT")
-            and "ORDER BY outbox.next_attempt_at" in statement
+            and "outbox.next_attempt_at, outbox.id" in statement
         ):
             passes.append(statement)
 
