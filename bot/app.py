@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.outbox_worker import OutboxWorker
+from bot.privacy import HASH_KEY
 from bot.schedule import Scheduler, ensure_timers
 from bot.store.db import make_engine, transaction
-from bot.privacy import HASH_KEY
-from bot.store.migrate import upgrade
+from bot.store.migrate import alembic_config, upgrade
 from bot.store.policy import sync_coaches
 from bot.transports.base import Transport
 
@@ -46,12 +49,8 @@ def build_app(
 ) -> App:
     """Migrate the database, load the configured coaches and wire the parts together."""
     clock = clock or SystemClock()
-    url = settings.database.url
-    upgrade(url)
-    engine = make_engine(url)
-    with transaction(engine) as session:
-        sync_coaches(session, settings.coaches, clock.now())
-        ensure_timers(session, clock.now())
+    engine = make_engine(settings.database.url)
+    prepare_database(settings, engine, clock)
     outbox = OutboxWorker(engine, clock, dict(transports), **outbox_options)
     scheduler = Scheduler(
         engine, clock, notify_outbox=outbox.notify, retention_days=settings.retention_days
@@ -65,6 +64,62 @@ def build_app(
     return App(settings, engine, clock, dispatcher, outbox, scheduler, dict(transports))
 
 
-async def run_workers(app: App, stop: asyncio.Event) -> None:
-    """Deliver the outbox and fire timers until `stop` is set."""
-    await asyncio.gather(app.outbox.run(stop), app.scheduler.run(stop))
+def prepare_database(settings: Settings, engine: Engine, clock: Clock) -> None:
+    """Bring the schema up to date and load the configured coaches and their timers."""
+    upgrade(settings.database.url)
+    with transaction(engine) as session:
+        sync_coaches(session, settings.coaches, clock.now())
+        ensure_timers(session, clock.now())
+
+
+class SchemaMismatch(RuntimeError):
+    """The database's schema is one this bot cannot use: one line for the operator."""
+
+
+def schema_state(engine: Engine, url: str) -> str:
+    """`current`, `missing` (no schema: recreated empty), `behind` or `unknown` (newer)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    if current is None:
+        return "missing"
+    if current == scripts.get_current_head():
+        return "current"
+    known = {script.revision for script in scripts.walk_revisions()}
+    return "behind" if current in known else "unknown"
+
+
+def watch_schema(app: App) -> None:
+    """Repair a schema that went missing or fell behind while running; refuse a newer one."""
+    url = app.settings.database.url
+    state = schema_state(app.engine, url)
+    if state == "current":
+        return
+    if state == "unknown":
+        raise SchemaMismatch(
+            "database: its schema is newer than this boundarybot; upgrade the bot to match"
+        )
+    log.error("database: the schema is %s (recreated or restored?); migrating it now", state)
+    try:
+        prepare_database(app.settings, app.engine, app.clock)
+    except Exception as error:
+        raise SchemaMismatch(f"database: could not migrate ({type(error).__name__})") from None
+
+
+async def _schema_watch(app: App, stop: asyncio.Event, interval: float) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(watch_schema, app)
+        except SchemaMismatch:
+            raise
+        except Exception as error:
+            log.warning("database: schema check failed (%s)", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def run_workers(app: App, stop: asyncio.Event, *, schema_interval: float = 30.0) -> None:
+    """Deliver the outbox and fire timers until `stop` is set, watching the schema."""
+    await asyncio.gather(
+        app.outbox.run(stop), app.scheduler.run(stop), _schema_watch(app, stop, schema_interval)
+    )

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from bot.app import App, build_app, run_workers
+from bot.app import App, SchemaMismatch, build_app, run_workers
 from bot.config import Settings
 from bot.transports.base import Transport
 
@@ -48,7 +48,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(
             run_workers(app, stop), *(platform.run(app, stop) for platform in running.values())
         )
-    except StartFailed as error:
+    except (StartFailed, SchemaMismatch) as error:
         stop.set()  # the other platforms and the workers end too
         raise SystemExit(str(error)) from None
     finally:
