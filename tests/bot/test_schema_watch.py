@@ -1,4 +1,4 @@
-"""A database whose schema goes missing while the bot runs is migrated again; a newer one stops it."""
+"""A schema that goes missing while the bot runs is migrated again; a newer one stops it."""
 
 from __future__ import annotations
 
