@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from bot import coach_texts, outbox, schedule, undecided
 from bot.messages import Attachment, Choice, Inbound
-from bot.store.models import Client, Coach, Message, Promise
+from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.policy import contract_for
 from bot.store.queries import client_chat, coach_chat
 from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
@@ -18,6 +18,11 @@ from rules.decide import AskKind, Decision, Park, Queue, decide
 MAX_TEXT_BYTES = 16 * 1024
 CHOICE_PREFIX = "kind"
 SAVE = "session"  # the choice data of "Save for my session"
+#: After an answer to a client, the same answer is not said again for this long (see `_to_client`).
+ANSWER_WINDOW = timedelta(seconds=60)
+#: After a forward to the coach, further forwards of the client wait this long, bundled.
+FORWARD_WINDOW = timedelta(seconds=60)
+BUNDLE = "bundle"  # the timer kind that sends a bundle (bot.notices.bundle)
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
         _promise(job, decision.reply_by)
     if isinstance(decision, Queue):
         _queue(job, decision)
+    if isinstance(decision, AskKind) and prompt_covering(job) is not None:
+        return decision  # the open prompt of this burst labels it too: no prompt, no timer
     if isinstance(decision, AskKind):
         undecided.plan(job.session, message=message, now=job.now)
     _to_client(job, decision)
@@ -172,7 +179,64 @@ def _queue(job: _Job, decision: Queue) -> None:
         job.session.add(job.client)
 
 
+def prompt_covering(job: _Job) -> Message | None:
+    """The still-unlabelled message whose kind buttons, sent in the last minute, cover this one.
+
+    A client typing a burst of plain messages is asked once: the buttons under the first one
+    label every message of the burst (see `burst`), rather than a prompt under each.
+    """
+    row = job.session.exec(
+        select(Outbox)
+        .join(Message, col(Message.id) == Outbox.message_id)
+        .where(Outbox.client_id == job.client.id, col(Outbox.idempotency_key).like("msg:%:ack:ask"))
+        .where(col(Outbox.created_at) > job.now - ANSWER_WINDOW, col(Outbox.created_at) <= job.now)
+        .where(Message.decision == "ask", col(Message.id) != job.message.id)
+        .order_by(col(Outbox.id).desc())
+    ).first()
+    return job.session.get(Message, row.message_id) if row is not None else None
+
+
+def burst(session: Session, first: Message) -> list[Message]:
+    """The unlabelled messages the kind buttons under `first` also label, oldest first.
+
+    They are the client's messages still waiting for a kind that arrived within a minute of
+    `first` (none of them was given buttons of its own: `prompt_covering`).
+    """
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.client_id == first.client_id, Message.decision == "ask")
+            .where(col(Message.id) != first.id, col(Message.received_at) >= first.received_at)
+            .where(col(Message.received_at) < first.received_at + ANSWER_WINDOW)
+            .order_by(col(Message.received_at), col(Message.id))
+        ).all()
+    )
+
+
+def _said_lately(job: _Job, action: str) -> bool:
+    """True when this client was given the `action` answer less than a minute ago."""
+    row = job.session.exec(
+        select(Outbox.id)
+        .where(Outbox.client_id == job.client.id)
+        .where(col(Outbox.idempotency_key).like(f"msg:%:ack:{action}"))
+        .where(col(Outbox.created_at) > job.now - ANSWER_WINDOW, col(Outbox.created_at) <= job.now)
+    ).first()
+    return row is not None
+
+
 def _to_client(job: _Job, decision: Decision) -> None:
+    """Queue the answer to the client, unless the same answer went to them in the last minute.
+
+    Someone sending a burst ("ok", "so", "about Thursday...") reads one answer as the answer to
+    the burst; the same sentence under each line reads like a machine stuck in a loop. So the
+    first answer of a kind says it and, for a minute, further messages that would get the same
+    answer are stored and decided without one. A different answer (the quota ran out, the
+    message was kept for the session) is still said, once. Crisis answers are never folded;
+    kind buttons are asked once a burst by `apply_decision` instead.
+    """
+    folds = decision.action not in ("urgent", "ask")  # a burst's prompt: `prompt_covering`
+    if folds and _said_lately(job, decision.action):
+        return
     chat = job.client_chat or client_chat(
         job.session, job.client.id or 0, prefer=job.message.platform
     )
@@ -199,14 +263,53 @@ def _to_client(job: _Job, decision: Decision) -> None:
         coach_id=job.coach.id,  # a failed acknowledgement shows in the coach's digest
         client_id=job.client.id,
         message_id=job.message.id,
+        urgent=decision.action == "urgent",  # the crisis resources go out ahead of everything
     )
 
 
+def _bundle_due(job: _Job) -> datetime | None:
+    """When a forward now joins a bundle: the end of the window of the client's last forward.
+
+    None when nothing went to the coach for this client in the last `FORWARD_WINDOW`.
+    """
+    last = job.session.exec(
+        select(Outbox.created_at)
+        .where(Outbox.client_id == job.client.id, Outbox.coach_id == job.coach.id)
+        .where(
+            col(Outbox.idempotency_key).like("msg:%:fwd")
+            | col(Outbox.idempotency_key).like(f"{BUNDLE}:%")
+        )
+        .where(col(Outbox.created_at) > job.now - FORWARD_WINDOW, col(Outbox.created_at) <= job.now)
+        .order_by(col(Outbox.created_at).desc())
+    ).first()
+    return last + FORWARD_WINDOW if last is not None else None
+
+
 def _to_coach(job: _Job, decision: Decision) -> None:
+    """Forward the message to the coach now, or into the bundle of its client's burst.
+
+    While a forward for this client went out less than a minute ago, further ones wait for a
+    bundle timer at that minute's end (bot.notices.bundle): one message for the coach, whose
+    reply answers everything in it. A crisis always goes alone and at once.
+    """
     message = job.message
     chat = coach_chat(job.session, job.coach.id or 0, prefer=message.platform)
     if chat is None:
         return
+    due = _bundle_due(job) if decision.action != "urgent" else None
+    if due is not None:
+        from bot.schedule import _put_timer  # schedule runs the timer handlers: import late
+
+        _put_timer(
+            job.session,
+            key=f"{BUNDLE}:{job.client.id}:{due.astimezone(UTC).isoformat(timespec='seconds')}",
+            kind=BUNDLE,
+            due_at=due,
+            coach_id=job.coach.id,
+            client_id=job.client.id,
+            on_conflict="rearm",  # a redelivered message dated into a window already sent
+        )
+        return  # delivered_at stays empty until the bundle goes out
     text = coach_texts.forwarded(
         client=job.client.name,
         kind=message.kind,
@@ -234,6 +337,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         client_id=job.client.id,
         message_id=message.id,
         fresh=True,
+        urgent=decision.action == "urgent",  # its own lane: ahead of the chat and the cap
     )
 
 
@@ -261,8 +365,16 @@ def answer_choice(
     if message.decision != "ask":
         return "Already sorted — that message was handled when you first chose."
     # The coach learns of the message only once its kind is known, so promises count from now.
-    job = _Job(session, message, client, coach, contract_for(session, client), now, None)
-    apply_decision(job, parsed[1], for_session=parsed[1] is None)
+    contract = contract_for(session, client)
+    others = burst(session, message)
+    for each in (message, *others):
+        job = _Job(session, each, client, coach, contract, now, None)
+        apply_decision(job, parsed[1], for_session=parsed[1] is None)
+    if others:
+        count = len(others)
+        return (
+            f"That goes for the {count} message{'s' if count != 1 else ''} you sent after it too."
+        )
     return None
 
 
@@ -276,6 +388,22 @@ def decide_late(
     now: datetime,
     for_session: bool = False,
 ) -> Decision:
-    """Decide a message whose kind the client never picked, as of `now`, telling them why."""
-    job = _Job(session, message, client, coach, contract_for(session, client), now, None, late=True)
-    return apply_decision(job, kind, for_session=for_session)
+    """Decide a message whose kind the client never picked, as of `now`, telling them why.
+
+    The messages its buttons also covered (`burst`) are decided with it, each with its own
+    default kind; the client hears each different outcome once (`_to_client`).
+    """
+    contract = contract_for(session, client)
+    others = burst(session, message)
+    job = _Job(session, message, client, coach, contract, now, None, late=True)
+    decision = apply_decision(job, kind, for_session=for_session)
+    for each in others:
+        asked = decide(contract, ClientMessage(each.text, None, len(each.attachments)), now)
+        each_kind, each_session = (
+            undecided.default_choice(asked.choices)
+            if isinstance(asked, AskKind)
+            else (asked.kind, False)
+        )
+        job = _Job(session, each, client, coach, contract, now, None, late=True)
+        apply_decision(job, each_kind, for_session=each_session)
+    return decision

@@ -14,6 +14,7 @@ KIND_LABELS = {
     "goals": "goals",
     None: "message",
 }
+BUNDLE_LISTED = 20  # a bundle lists this many messages and counts the rest
 
 
 def attachment_note(attachments: Sequence[dict[str, object]]) -> str:
@@ -57,7 +58,50 @@ def released(
 ) -> str:
     """Messages queued while the coach was closed, as one message in arrival order."""
     count = len(items)
-    head = f"{client} · {count} message{'s' if count != 1 else ''} while you were closed"
+    return _listed(
+        f"{client} · {count} message{'s' if count != 1 else ''} while you were closed",
+        client=client,
+        items=items,
+        reply_by=reply_by,
+        zone=zone,
+    )
+
+
+def bundled(
+    *,
+    client: str,
+    items: Sequence[tuple[datetime, str | None, str, Sequence[dict[str, object]]]],
+    reply_by: datetime | None,
+    zone: str,
+) -> str:
+    """Messages a client sent in a burst right after a forward, as one message in arrival order.
+
+    A flood lists its first `BUNDLE_LISTED` messages and counts the rest; all are kept and all
+    are answered by a reply to this one.
+    """
+    count = len(items)
+    text = _listed(
+        f"{client} · {count} more message{'s' if count != 1 else ''}",
+        client=client,
+        items=items[:BUNDLE_LISTED],
+        reply_by=reply_by,
+        zone=zone,
+    )
+    if count > BUNDLE_LISTED:
+        more = f"\n\n… and {count - BUNDLE_LISTED} more, kept with the others."
+        head, _, tail = text.rpartition("\n\n")
+        text = f"{head}{more}\n\n{tail}"
+    return text
+
+
+def _listed(
+    head: str,
+    *,
+    client: str,
+    items: Sequence[tuple[datetime, str | None, str, Sequence[dict[str, object]]]],
+    reply_by: datetime | None,
+    zone: str,
+) -> str:
     if reply_by is not None:
         head += f" · reply by {format_local(reply_by, zone)}"
     lines = [head]

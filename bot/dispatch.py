@@ -2,8 +2,9 @@
 
 Every transport, the console and the tests call `Dispatcher.handle`. Nothing is sent from in
 here: replies are outbox rows committed with the message they answer, and the outbox worker is
-nudged after the commit. Only a stranger's answer is returned to be sent directly, because
-nothing of theirs is stored.
+nudged after the commit. A stranger's join line is an outbox row too, one per stranger and
+`STRANGER_WINDOW` (its key says which), so a flood from a stranger is answered once; only the
+answers of the commands a stranger may run (/start, /help) are returned to be sent directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, tuple_
 from sqlalchemy.engine import Engine
@@ -43,6 +44,9 @@ EMPTY_KIND_LINES = {
     "goals": "/goals needs your goals themselves: /goals finish the CV by Friday",
     "reschedule": "/reschedule needs the message itself: /reschedule can we meet Friday instead?",
 }
+
+
+STRANGER_WINDOW = timedelta(minutes=10)  # a stranger is answered at most once in this long
 
 
 class _AlreadyHandled(Exception):
@@ -76,7 +80,7 @@ class Dispatcher:
                 handled = self._handle(session, inbound)
         except _AlreadyHandled:
             return Handled("duplicate")
-        if handled.outcome not in ("duplicate", "stranger"):
+        if handled.outcome != "duplicate" and (handled.outcome != "stranger" or not handled.direct):
             self.on_commit()
         return handled
 
@@ -94,7 +98,7 @@ class Dispatcher:
                 results = self._handle_all(session, cleaned)
         except Exception:
             return self._one_by_one(cleaned)
-        if any(r.outcome not in ("duplicate", "stranger") for r in results):
+        if any(r.outcome != "duplicate" and not r.direct for r in results):
             self.on_commit()
         return results
 
@@ -164,9 +168,9 @@ class Dispatcher:
     def _stranger(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if not inbound.private:
-            return Handled("stranger", (Reply(NOT_PRIVATE_LINE),))
+            return self._tell_stranger(session, inbound, NOT_PRIVATE_LINE)
         if parsed is None or parsed[0] not in STRANGER_COMMANDS or not is_command(parsed[0]):
-            return Handled("stranger", (Reply(STRANGER_LINE),))
+            return self._tell_stranger(session, inbound, STRANGER_LINE)
         reply = run_command(self._context(session, inbound, actor), *parsed)
         if identify(session, inbound).role is not Role.CLIENT:
             return Handled("stranger", (reply,))
@@ -175,6 +179,24 @@ class Dispatcher:
             ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
         )
         return self._answer(session, inbound, reply, "joined")
+
+    def _tell_stranger(self, session: Session, inbound: Inbound, line: str) -> Handled:
+        """Queue `line` to a stranger's chat once per `STRANGER_WINDOW`, however much they send.
+
+        Nothing they wrote is stored; the row holds only our own line and their chat.
+        """
+        now = self.now
+        window = STRANGER_WINDOW.total_seconds()
+        start = datetime.fromtimestamp(now.timestamp() // window * window, UTC)
+        outbox.enqueue(
+            session,
+            key=f"stranger:{inbound.platform}:{inbound.chat_id}:{start:%Y-%m-%dT%H:%MZ}",
+            platform=inbound.platform,
+            chat_id=inbound.chat_id,
+            text=line,
+            now=now,
+        )
+        return Handled("stranger")
 
     def _coach(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)

@@ -22,6 +22,8 @@ from bot.store.queries import client_chat, coach_chat
 from rules.calendar import BusinessCalendar
 from rules.templates import format_local
 
+#: Promises of one client due this close together share one reminder (bot.schedule.plan_reminder).
+REMINDER_GROUP = timedelta(hours=1)
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _COUNTED: dict[str | None, tuple[str, str]] = {
@@ -144,6 +146,56 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
         session.add(message)
 
 
+def bundle(session: Session, timer: Timer, now: datetime) -> None:
+    """Deliver the forwards a client sent in a burst after an earlier one, as one message.
+
+    A closure added since they were forwarded makes them wait for her opening, as queued ones.
+    """
+    client = _client(session, timer.client_id)
+    messages = session.exec(
+        select(Message)
+        .where(Message.client_id == client.id, Message.decision == "forward")
+        .where(col(Message.delivered_at).is_(None), col(Message.received_at) <= now)
+        .order_by(col(Message.received_at), col(Message.id))
+    ).all()
+    if not messages:
+        return
+    coach = _coach(session, client.coach_id)
+    policy = coach_policy(session, coach)
+    if not works_on(policy.calendar, now):
+        from bot.schedule import plan_release  # schedule runs these handlers: import late
+
+        opening = policy.calendar.next_open(now)
+        plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
+        for message in messages:
+            message.decision, message.release_at = "queue", opening
+            session.add(message)
+        return
+    platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
+    text = coach_texts.bundled(
+        client=client.name,
+        items=[(m.received_at, m.kind, m.text, m.attachments) for m in messages],
+        reply_by=_first_reply_by(session, [m.id for m in messages if m.id is not None]),
+        zone=policy.timezone,
+    )
+    outbox.enqueue(
+        session,
+        key=f"bundle:{client.id}:m{messages[-1].id}",  # bundles are disjoint: last ids differ
+        platform=platform,
+        chat_id=chat_id,
+        text=text,
+        now=now,
+        copy_from=copy_pairs(messages),
+        attachments=outbox.shared_files(messages),
+        coach_id=coach.id,
+        client_id=client.id,
+        message_id=messages[0].id,
+    )
+    for message in messages:
+        message.delivered_at = now
+        session.add(message)
+
+
 def _first_reply_by(session: Session, message_ids: Sequence[int]) -> datetime | None:
     promises = session.exec(
         select(Promise).where(
@@ -164,11 +216,16 @@ def copy_pairs(messages: Sequence[Message]) -> tuple[tuple[str, str], ...]:
 
 
 def reminder(session: Session, timer: Timer, now: datetime) -> None:
-    """Remind the coach once of a message still waiting for a reply."""
+    """Remind the coach once of a client's messages still waiting for a reply.
+
+    One reminder covers every open promise of the client due within `REMINDER_GROUP` of the
+    timer's own (bot.schedule.plan_reminder plans no timer for those): how many wait, by when,
+    and the first line of the oldest.
+    """
     promise = session.get(Promise, timer.ref_id) if timer.ref_id is not None else None
     if promise is None:
         raise Skip("promise gone")
-    if promise.replied_at is not None or promise.reminded_at is not None:
+    if promise.reminded_at is not None:
         return
     if promise.reply_by <= now:  # after downtime: the digest lists it as overdue instead
         return
@@ -178,9 +235,27 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
     if not policy.calendar.is_open(now):  # her hours changed since it was planned: wait for them
         _remind_at_opening(session, timer, policy.calendar.next_open(now), promise.reply_by)
         return
-    message = session.get(Message, promise.message_id)
-    platform, chat_id = _coach_chat(session, coach, prefer=message.platform if message else None)
-    zone = policy.timezone
+    waiting = session.exec(
+        select(Promise, Message)
+        .join(Message, col(Message.id) == Promise.message_id)
+        .where(Promise.client_id == promise.client_id, col(Promise.replied_at).is_(None))
+        .where(col(Promise.reminded_at).is_(None), col(Promise.reply_by) > now)
+        .where(col(Promise.reply_by) <= promise.reply_by + REMINDER_GROUP)
+        .order_by(col(Message.received_at), col(Message.id))
+    ).all()
+    if not waiting:
+        return  # all answered
+    oldest = waiting[0][1]
+    platform, chat_id = _coach_chat(session, coach, prefer=oldest.platform)
+    first_line = next((line for line in oldest.text.splitlines() if line.strip()), "")
+    quote = f"“{first_line[:80]}{'…' if len(first_line) > 80 else ''}”" if first_line else ""
+    count = len(waiting)
+    what = (
+        f"{count} messages, the oldest: {quote or '(no text)'}"
+        if count > 1
+        else (quote or "a message with no text")
+    )
+    by = min(p.reply_by for p, _ in waiting)
     outbox.enqueue(
         session,
         key=f"reminder:{promise.id}",
@@ -188,17 +263,18 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
         chat_id=chat_id,
         text=(
             f"Reminder: {client.name} is waiting for a reply by "
-            f"{format_local(promise.reply_by, zone, now)}\n"
+            f"{format_local(by, policy.timezone, now)} — {what}\n"
             f"Reply to this message to answer {client.name}."
         ),
         now=now,
-        reply_to=_sent_as(session, promise.message_id, platform, chat_id),
+        reply_to=_sent_as(session, oldest.id or 0, platform, chat_id),
         coach_id=coach.id,
         client_id=client.id,
-        message_id=promise.message_id,
+        message_id=oldest.id,
     )
-    promise.reminded_at = now
-    session.add(promise)
+    for each, _ in waiting:
+        each.reminded_at = now
+        session.add(each)
 
 
 def _remind_at_opening(
@@ -406,6 +482,7 @@ def _day(day: date) -> str:
 
 HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {
     "release": release,
+    "bundle": bundle,
     "reminder": reminder,
     "digest": digest,
     "brief": brief,

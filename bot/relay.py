@@ -93,8 +93,9 @@ def forward_for(
 ) -> tuple[Client, list[int] | None] | None:
     """The client a coach's reply is for, and the messages it answers (None: all seen so far).
 
-    A forward or reminder names one message; a release names the first of its batch, and the
-    batch is every queued message of the client delivered in that same release.
+    A forward names one message; a release or bundle names the first of its batch, and the
+    batch is every message of the client delivered in that same release or bundle; a reminder
+    answers every message it reminded of.
     """
     row = session.exec(
         select(Outbox).where(
@@ -113,18 +114,31 @@ def forward_for(
     first = session.get(Message, row.message_id) if row.message_id is not None else None
     if first is None:  # a brief or another row naming no message
         return client, None
-    return client, _batch(session, first)
+    if row.idempotency_key.startswith("reminder:"):
+        return client, _reminded(session, first, row.created_at)
+    return client, _batch(session, first, bundled=row.idempotency_key.startswith("bundle:"))
 
 
-def _batch(session: Session, first: Message) -> list[int]:
+def _batch(session: Session, first: Message, *, bundled: bool = False) -> list[int]:
     """The ids of the messages the coach received together with `first`."""
-    if first.decision != "queue" or first.delivered_at is None:
+    decision = "forward" if bundled else "queue"
+    if first.decision != decision or first.delivered_at is None:
         return [first.id or 0]
     ids = session.exec(
         select(Message.id).where(
             Message.client_id == first.client_id,
-            Message.decision == "queue",
+            Message.decision == decision,
             Message.delivered_at == first.delivered_at,
         )
     ).all()
     return [i for i in ids if i is not None] or [first.id or 0]
+
+
+def _reminded(session: Session, first: Message, at: datetime) -> list[int]:
+    """The ids of the messages one reminder, sent at `at`, named (`first` is the oldest)."""
+    ids = session.exec(
+        select(Promise.message_id).where(
+            Promise.client_id == first.client_id, Promise.reminded_at == at
+        )
+    ).all()
+    return sorted({first.id or 0, *ids})

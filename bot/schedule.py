@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import Clock
 from bot.digest import coach_policy
-from bot.notices import Skip, run_timer, setting_or_off, utc_minute
+from bot.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
 from bot.retention import DEFAULT_DAYS, has_expired
 from bot.store.db import is_postgres, transaction
 from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
@@ -56,9 +56,24 @@ def plan_release(session: Session, *, coach_id: int, client_id: int, release_at:
 
 
 def plan_reminder(session: Session, *, promise: Promise, calendar: BusinessCalendar) -> None:
-    """Plan the coach's reminder about an unanswered message (see `reminder_due`)."""
+    """Plan the coach's reminder about an unanswered message (see `reminder_due`).
+
+    One reminder a client and promise window: a promise due within `REMINDER_GROUP` after one
+    whose reminder is still to come plans none of its own; that reminder names them all.
+    """
     if promise.id is None:
         session.flush()
+    covered = session.exec(
+        select(Timer.id)
+        .join(Promise, col(Promise.id) == Timer.ref_id)
+        .where(Timer.kind == "reminder", Timer.status == "pending")
+        .where(Timer.client_id == promise.client_id, col(Promise.id) != promise.id)
+        .where(col(Promise.replied_at).is_(None), col(Promise.reminded_at).is_(None))
+        .where(col(Promise.reply_by) <= promise.reply_by)
+        .where(col(Promise.reply_by) >= promise.reply_by - REMINDER_GROUP)
+    ).first()
+    if covered is not None:
+        return
     message = session.get(Message, promise.message_id)
     arrival = message.received_at if message is not None else promise.reply_by
     _put_timer(

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from datetime import timedelta
 
+from bot import client_flow
 from bot.app import build_app, run_workers
 from bot.config import CoachSettings, DatabaseSettings, Secret, Settings, TelegramSettings
 from bot.transports.telegram import TelegramPlatform
@@ -37,6 +39,8 @@ async def main(url: str, base_url: str) -> None:
     assert settings.telegram is not None
     platform = TelegramPlatform(settings.telegram, poll_timeout=0.5, retry_delay=0.05)
     platform.max_per_second = 10_000.0  # this test is about crashes, not pacing
+    # ... nor flood containment: every message answered and every question forwarded alone
+    client_flow.ANSWER_WINDOW = client_flow.FORWARD_WINDOW = timedelta(0)
     app = build_app(
         settings,
         transports={"telegram": platform},

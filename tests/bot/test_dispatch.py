@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot import client_flow
 from bot.clock import ManualClock
@@ -55,9 +55,14 @@ def test_stranger_gets_one_polite_line_and_nothing_of_theirs_is_stored(chat: Har
     before = count_rows(chat.engine)
 
     seen = chat.say("stranger", "hi, can you help me with my career?")
+    again = chat.say("stranger", "hello??")
 
     assert seen == [STRANGER_LINE]
-    assert count_rows(chat.engine) == before
+    assert again == []  # one answer a window: a stranger cannot make the bot flood
+    # Only the answer is kept, as an outbox row paced like any other: nothing they wrote.
+    assert count_rows(chat.engine) == {**before, "outbox": before["outbox"] + 1}
+    [row] = chat.rows("stranger")
+    assert row.text == STRANGER_LINE and row.client_id is None
 
 
 def test_open_door_update_goes_to_the_digest_and_the_client_is_told_no_reply_needed(
@@ -108,8 +113,11 @@ def test_second_question_in_the_same_closed_period_gets_the_short_acknowledgemen
     chat: Harness,
 ) -> None:
     chat.say("alex", "/ask First question", at=MONDAY_21)
+    folded = chat.say("alex", "/ask Right after it")  # the same answer within a minute: folded
 
-    seen = chat.say("alex", "/ask Second question")
+    seen = chat.say("alex", "/ask Second question", at=MONDAY_21 + timedelta(minutes=5))
+
+    assert folded == []
 
     assert seen == [
         "Got it — saved for when Melody is back (Tue 24 Nov, 09:00 GMT); you'll hear back "
@@ -309,9 +317,14 @@ def test_a_batch_is_stored_in_one_commit_and_redelivered_events_are_recognised(
         "stranger",
         "client",
     ]
-    assert results[3].direct[0].text == STRANGER_LINE
+    assert results[3].direct == ()  # the stranger's answer is an outbox row, paced
+    with Session(chat.engine) as session:
+        answers = session.exec(
+            select(Outbox).where(col(Outbox.idempotency_key).startswith("stranger:"))
+        ).all()
+    assert [(row.chat_id, row.text) for row in answers] == [("777", STRANGER_LINE)]
     assert [m.text for m in messages(chat.engine)] == ["first", "second", "third"]
-    assert len(chat.inbox("alex")) == 3
+    assert len(chat.inbox("alex")) == 2  # the second "noted" within a minute is folded
     assert len(chat.inbox("melody")) == 1  # the question, forwarded
 
 

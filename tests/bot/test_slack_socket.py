@@ -70,6 +70,7 @@ def test_socket_mode_receives_events_and_commands_and_acknowledges_them(
             body = {"type": "event_callback", "event_id": "Ev1", "event": event}
             await slack.push(envelope(1, "events_api", body))
             await acked(slack, "env-1")
+            await app.outbox.deliver_due()  # a stranger's answer is an outbox row
             assert [a["text"] for a in slack.of("chat.postMessage")] == [slack_words(STRANGER_LINE)]
 
             command = {"command": "/boundary", "text": "reply_within 2d", "user_id": "UMELODY"}

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 from bot.clock import ManualClock
 from bot.commands import REGISTRY
 from bot.commands.registry import Command, Role
-from bot.dispatch import STRANGER_LINE
+from bot.dispatch import STRANGER_LINE, STRANGER_WINDOW
 from tests.harness import Harness
 
 #: Arguments that would change something if the asker were the coach.
@@ -101,7 +101,10 @@ def test_a_stranger_trying_a_coach_command_is_refused_and_nothing_is_stored(
     said = h.say("stranger", f"/{command.name} {SAMPLE_ARGS.get(command.name, 'Alex')}")
     assert said in REFUSED_STRANGER
     assert snapshot(h.engine) == before
-    assert len(h.rows("stranger")) == rows_before == 0
+    assert rows_before == 0  # the join line is the only row, one per stranger and window
+    assert [(r.idempotency_key.split(":")[0], r.text) for r in h.rows("stranger")] == [
+        ("stranger", STRANGER_LINE)
+    ]
 
 
 def test_a_clients_timezone_and_hours_never_touch_the_coachs_policy(h: Harness) -> None:
@@ -117,6 +120,7 @@ def test_a_clients_timezone_and_hours_never_touch_the_coachs_policy(h: Harness) 
 def test_a_strangers_timezone_and_hours_are_refused(h: Harness) -> None:
     before = snapshot(h.engine)
     assert h.say("stranger", "/timezone Asia/Tokyo") in REFUSED_STRANGER
+    h.clock.advance(STRANGER_WINDOW)  # within the window the join line is not said again
     assert h.say("stranger", "/hours") in REFUSED_STRANGER
     assert snapshot(h.engine) == before
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import Session, col, select
 
+from bot.client_flow import ANSWER_WINDOW
 from bot.clock import ManualClock
 from bot.messages import Attachment
 from bot.notices import HANDLERS
@@ -239,7 +240,12 @@ class Machine(RuleBasedStateMachine):
                     select(Outbox).where(Outbox.message_id == m.id, Outbox.chat_id == COACH_CHAT)
                 ).first()
                 where = f"message {m.id} ({m.decision}, kind {m.kind}, received {m.received_at})"
-                if m.decision in ("urgent", "forward"):
+                if m.decision == "forward" and m.delivered_at is None:
+                    # a burst after a forward waits for its bundle (bot.notices.bundle)
+                    assert any(
+                        t.kind == "bundle" and t.client_id == m.client_id for t in pending
+                    ), f"{where}: waits for a bundle but no bundle timer is pending"
+                elif m.decision in ("urgent", "forward"):
                     assert m.delivered_at is not None, f"{where}: not delivered"
                     assert to_coach is not None, f"{where}: no outbox row to the coach"
                 elif m.decision == "queue":
@@ -261,9 +267,17 @@ class Machine(RuleBasedStateMachine):
                     # The "undecided" timer kind is being added by another engineer; until it
                     # exists in bot.notices.HANDLERS an undecided message has no timer to check.
                     if "undecided" in HANDLERS:
-                        assert any(t.kind == "undecided" and t.ref_id == m.id for t in pending), (
-                            f"{where}: undecided with no pending 'undecided' timer"
-                        )
+                        # its own timer, or that of the prompt covering its burst
+                        prompts = {
+                            p.id
+                            for p in session.exec(select(Message)).all()
+                            if p.client_id == m.client_id
+                            and p.decision == "ask"
+                            and p.received_at <= m.received_at < p.received_at + ANSWER_WINDOW
+                        }
+                        assert any(
+                            t.kind == "undecided" and t.ref_id in prompts for t in pending
+                        ), f"{where}: undecided with no pending 'undecided' timer"
                 else:
                     assert m.decision in ("park", "alumni"), f"{where}: no path to the coach"
 
@@ -311,7 +325,18 @@ class Machine(RuleBasedStateMachine):
                         Outbox.message_id == m.id, col(Outbox.chat_id).in_(client_chats)
                     )
                 ).first()
-                assert ack is not None, f"message {m.id} ({m.decision}): client never answered"
+                # or folded into the same answer given less than a minute before it arrived
+                folded = session.exec(
+                    select(Outbox).where(
+                        Outbox.client_id == m.client_id,
+                        col(Outbox.idempotency_key).like("msg:%:ack:%"),
+                        col(Outbox.created_at) > m.received_at - ANSWER_WINDOW,
+                        col(Outbox.created_at) <= m.received_at,
+                    )
+                ).first()
+                assert ack is not None or folded is not None, (
+                    f"message {m.id} ({m.decision}): client never answered"
+                )
 
 
 Machine.TestCase.settings = settings(
