@@ -103,3 +103,18 @@ def test_a_missing_config_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["run", "--config", str(tmp_path / "nope.toml")])
     assert "not found" in str(stopped.value.code)
+
+
+def test_the_readme_urgent_benchmark_runs_as_written() -> None:
+    """The fast benchmark the README lists, typed as it says (the others take minutes)."""
+    line = ".venv/bin/python -m tests.bench.bench_urgent"
+    assert line in README.read_text(encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, *line.split()[1:]],
+        capture_output=True,
+        text=True,
+        cwd=README.parent,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sooner with the lane" in done.stdout

@@ -1,6 +1,6 @@
 """How long a crisis alert waits behind a flood, with the urgent lane and without (not a test).
 
-Run: .venv/bin/python tests/bench/bench_urgent.py [--flood 1000] [--others 300]
+Run: .venv/bin/python -m tests.bench.bench_urgent [--flood 1000] [--others 300]
 
 The coach's chat is flooded with `--flood` forwards (and `--others` chats get one message each,
 so the platform cap of 30 msg/s is busy too); once the first forward went, one more row comes
