@@ -60,6 +60,11 @@ class OutgoingDocument:
     mime_type: str = "application/octet-stream"
 
 
+#: `Outgoing.extra` flag: an earlier worker was sending this row when it died (kill -9), so it
+#: may have reached the chat; a sender that can look checks before sending it again.
+RESUMED = "resumed"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message for one chat, as the outbox hands it to a transport."""

@@ -11,14 +11,15 @@ so a failed send is recorded against the lease the row holds now.
 
 At least once stays the rule for everything: a worker killed (kill -9, power loss) in the middle
 of a send leaves a lease nobody renews, and the row is sent again once it runs out; the claim
-logs "taken over mid-send". Whether that message did reach the chat cannot be learned cheaply:
+logs "taken over mid-send" and flags the message `RESUMED`, so a sender that can look does:
 
 - Telegram: the Bot API cannot read a chat's history, so there is nothing to check; the sender
   remembers what it sent by key in memory only (`telegram_send`), which covers a retry in the
   same process (a timeout, a 5xx), not a restart. A duplicate after a crash is possible.
-- Slack: no idempotency key either, and the sender's memory of posted `ts` is per process too
-  (`slack_send`). A check would need the key in `chat.postMessage` metadata and a
-  `conversations.history` read (history scopes, one call per taken-over row); not done.
+- Slack: no idempotency key either, but every message we post carries its outbox key as
+  message metadata; a resumed row is first looked for in the conversation's latest messages
+  (`conversations.history`, `im:history`, one call per taken-over row) and not posted again
+  when found (`slack_send`). Files of a message found that way may be uploaded again.
 
 The window is small: the time a send is in flight, plus the recorder's `batch_window`, and a
 cancelled pass records what the platform accepted before it stops. Nothing here logs message

@@ -28,7 +28,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.messages import Outgoing
+from bot.messages import RESUMED, Outgoing
 from bot.outbox import FAILED, THROTTLED, Unsendable, is_urgent, to_outgoing
 from bot.outbox_lease import Leases, keep_leases
 from bot.outbox_record import (
@@ -255,6 +255,8 @@ class OutboxWorker:
                     continue
                 if row.claimed_until is not None:  # its lease ran out before a result was kept
                     log.warning("outbox row %s: taken over mid-send, sending again", row.id)
+                    # a sender that can look (Slack) checks whether it went before the crash
+                    message = replace(message, extra={**message.extra, RESUMED: True})
                 if slot > now:  # deferred, never dropped
                     deferred.append({"row_id": row.id, "slot": slot, "now": now})
                 else:

@@ -35,6 +35,7 @@ from rules.calendar import BusinessCalendar
 log = logging.getLogger(__name__)
 
 REMINDER_LEAD = timedelta(hours=1)  # open time left before reply-by when the coach is reminded
+BRIEF_UNWORKED_LEAD = timedelta(hours=1)  # a brief before a session on a day without hours
 BRIEF_LOOKBACK = timedelta(days=14)  # how far before its due time a brief may move
 LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may redo the timer
 
@@ -186,7 +187,7 @@ def brief_due(
 
     A due time outside her hours moves back to the last open minute before it; if she has no
     open time between now and then, to the last open minute before the session; if none, at
-    her opening if that is by the session, else the due time stays.
+    her opening if that is by the session, else an hour before the session (she works then).
     """
     due = session_at - ahead
     if calendar.is_open(due) and due >= now:
@@ -198,7 +199,11 @@ def brief_due(
     if before_session is not None:
         return before_session
     opening = calendar.next_open(due)  # no open time before it: as she opens, not at night
-    return opening if opening <= session_at else due
+    if opening <= session_at:
+        return opening
+    # No open time at all before the session (booked on a day she does not otherwise work):
+    # shortly before it, when she is about to work anyway, never the night before.
+    return max(now, session_at - min(ahead, BRIEF_UNWORKED_LEAD))
 
 
 def _last_open_minute(

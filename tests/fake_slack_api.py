@@ -34,6 +34,11 @@ def dm_of(user: str) -> str:
     return "D" + user[1:]
 
 
+def _conversation(channel: str) -> str:
+    """Where a post lands: a message to a person (`U…`) goes into their DM with the app."""
+    return dm_of(channel) if channel[:1] in ("U", "W") else channel
+
+
 @dataclass(frozen=True)
 class Call:
     """One Web API call the bot made: the method and its arguments, merged."""
@@ -65,6 +70,7 @@ class FakeSlack:
         default_factory=dict
     )
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posts
     _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> name, bytes
     _runner: web.AppRunner | None = None
@@ -196,7 +202,20 @@ class FakeSlack:
             return {"channel": {"id": dm_of(str(args["users"]))}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{1_800_000_000 + next(self._ts)}.000100"
+            if method == "chat.postMessage":
+                self._history.setdefault(_conversation(str(args.get("channel"))), []).append(
+                    {"ts": ts, "text": args.get("text", ""), "metadata": args.get("metadata")}
+                )
             return {"channel": args.get("channel"), "ts": ts}
+        if method == "conversations.history":
+            posted = self._history.get(str(args.get("channel")), [])
+            newest = posted[::-1][: int(args.get("limit") or 100)]
+            with_metadata = args.get("include_all_metadata") in (True, "true", "1", 1)
+            return {
+                "messages": [
+                    {k: v for k, v in m.items() if k != "metadata" or with_metadata} for m in newest
+                ]
+            }
         if method == "chat.postEphemeral":
             return {"message_ts": f"{1_800_000_000 + next(self._ts)}.000200"}
         if method == "files.getUploadURLExternal":

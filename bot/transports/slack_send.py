@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import is_command
 from bot.dispatch import KIND_COMMANDS
-from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
+from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
 from bot.transports.base import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ MAX_TEXT = 39_000  # Slack cuts a message's text at 40,000 characters
 SECTION_CHARS = 2_900  # a section block holds at most 3,000
 BUTTON_LABEL = 75
 REMEMBERED_KEYS = 4_096
+METADATA_TYPE = "boundarybot_outbox"  # the metadata event type of every message we post
+HISTORY_LOOK = 50  # messages read back to find one posted before a crash
 CUT_NOTE = "\n[… cut short: Slack messages hold at most 40,000 characters]"
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the largest shared file copied to the coach
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=300, sock_connect=30, sock_read=60)
@@ -169,6 +171,11 @@ def delivery_error(error: SlackApiError) -> DeliveryError:
     return DeliveryError(f"slack: {code}", permanent=code in PERMANENT_ERRORS)
 
 
+def key_of(message: Outgoing) -> str:
+    """The outbox key as stored in Slack metadata: it names rows, never client text."""
+    return message.idempotency_key[:200]
+
+
 def is_user_id(chat_id: str) -> bool:
     """True for a person's id (`U…`, `W…`): files are shared in a conversation, not to a person."""
     return chat_id[:1] in ("U", "W")
@@ -221,9 +228,12 @@ class SlackSender:
         Returns the text's `ts`.
         """
         sent = self._posted.get(message.idempotency_key)
+        if sent is None and message.extra.get(RESUMED):
+            found = await self._find_posted(message)
+            sent = _Sent(found) if found else None
         if sent is None:
             sent = _Sent(await self._post_text(message))
-            self._remember(message.idempotency_key, sent)
+        self._remember(message.idempotency_key, sent)
         await self._upload(message, sent)
         return sent.ts
 
@@ -236,8 +246,42 @@ class SlackSender:
             kwargs["blocks"] = section_blocks(fit(slack_words(message.text)))
         if message.reply_to:
             kwargs["thread_ts"] = message.reply_to
+        # The outbox key rides along as message metadata: after a crash mid-send, the next
+        # worker finds the message by it (`_find_posted`) instead of posting it again.
+        kwargs["metadata"] = {
+            "event_type": METADATA_TYPE,
+            "event_payload": {"key": key_of(message)},
+        }
         response = await self._call("chat_postMessage", **kwargs)
         return str(response.get("ts") or "")
+
+    async def _find_posted(self, message: Outgoing) -> str | None:
+        """The `ts` of `message` if an earlier worker posted it before dying, else None.
+
+        Reads the conversation's latest messages with their metadata (`im:history` for DMs);
+        a look that fails says nothing, and the message is posted (at least once).
+        """
+        channel = message.chat_id
+        try:
+            if is_user_id(channel):
+                channel = await self.dm_channel(channel)
+            history = await self._call(
+                "conversations_history",
+                channel=channel,
+                limit=HISTORY_LOOK,
+                include_all_metadata=True,
+            )
+        except DeliveryError:
+            return None
+        key = key_of(message)
+        for posted in history.get("messages") or []:
+            metadata = posted.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_TYPE
+                and (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                return str(posted.get("ts") or "") or None
+        return None
 
     async def _upload(self, message: Outgoing, sent: _Sent) -> None:
         """Upload the files not uploaded yet, one at a time, into the text's conversation.

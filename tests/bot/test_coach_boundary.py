@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -142,6 +142,15 @@ def test_a_brief_for_a_session_at_opening_booked_on_the_weekend_comes_at_the_ope
         now=at(2026, 12, 5, 20),
     )
     assert due == at(2026, 12, 7, 9)
+
+
+def test_a_brief_for_a_session_on_a_day_without_hours_comes_an_hour_before_not_at_night() -> None:
+    saturdays = BusinessCalendar("Europe/London", "sat 10:00-12:00")
+    session_at = at(2026, 12, 3, 10)  # Thu 10:00; her only hours are on Saturdays
+    due = brief_due(
+        saturdays, session_at=session_at, ahead=timedelta(hours=12), now=at(2026, 12, 2, 9)
+    )
+    assert due == at(2026, 12, 3, 9)  # not Wed 22:00, the night before
 
 
 def test_a_reminder_whose_promise_is_past_is_skipped_after_downtime(

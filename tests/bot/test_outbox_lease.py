@@ -8,7 +8,9 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
-from bot.messages import Outgoing
+from bot.messages import RESUMED, Outgoing
+from bot.store.db import transaction
+from bot.store.models import Outbox
 from bot.transports.base import DeliveryError
 from tests.bot.test_outbox import SECOND, queue, row, worker_for
 from tests.fakes import RecordingTransport
@@ -111,3 +113,21 @@ def test_a_row_taken_over_before_a_renewal_is_left_to_its_new_holder(
     asyncio.run(scenario())
     stored = row(engine, row_id)
     assert (stored.status, stored.attempts) == ("sent", 0)  # the late failure changed nothing
+
+
+def test_a_row_whose_worker_died_mid_send_is_sent_flagged_resumed(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """A lease nobody renews (kill -9): the next worker sends it, telling the sender to look."""
+    row_id = queue(engine, clock, "msg:2:ack", chat_id="alex")
+    with transaction(engine) as session:
+        stored = session.get(Outbox, row_id)
+        assert stored is not None
+        stored.claimed_until = clock.now() - SECOND  # claimed by a worker that is gone
+        session.add(stored)
+    fresh = queue(engine, clock, "msg:3:ack", chat_id="sam")
+    transport = RecordingTransport(clock=clock)
+    asyncio.run(worker_for(engine, clock, transport).deliver_due())
+    flags = {m.idempotency_key: m.extra.get(RESUMED, False) for m in transport.calls}
+    assert flags == {"msg:2:ack": True, "msg:3:ack": False}
+    assert row(engine, row_id).status == row(engine, fresh).status == "sent"

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.config import Secret, SlackSettings
-from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
+from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
 from bot.outbox import enqueue
 from bot.outbox_worker import OutboxWorker
 from bot.store.db import transaction
@@ -61,8 +61,45 @@ def test_send_posts_the_text_shown_literally_and_returns_the_ts() -> None:
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
         ts = await platform.send(message("fish & chips <3 <!channel>"))
         posted = slack.of("chat.postMessage")
-        assert posted == [{"channel": "DALEX", "text": "fish &amp; chips &lt;3 &lt;!channel&gt;"}]
+        assert posted == [
+            {
+                "channel": "DALEX",
+                "text": "fish &amp; chips &lt;3 &lt;!channel&gt;",
+                "metadata": {"event_type": "boundarybot_outbox", "event_payload": {"key": "k1"}},
+            }
+        ]
         assert ts == slack.calls[-1].result["ts"]
+
+    with_slack(scenario)
+
+
+def test_a_row_taken_over_after_a_crash_is_found_in_the_chat_not_posted_twice() -> None:
+    """The worker that died had posted it; a new process (no memory) looks before posting."""
+
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        first = await platform.send(message("Thanks — Melody has your message.", key="msg:7:ack"))
+        after_crash = platform_for(slack.url)  # a new process: nothing remembered
+        resumed = message(
+            "Thanks — Melody has your message.", key="msg:7:ack", extra={RESUMED: True}
+        )
+        assert await after_crash.send(resumed) == first
+        assert len(slack.of("chat.postMessage")) == 1
+        # one that had not gone yet is posted, once
+        other = message("Second", key="msg:8:ack", extra={RESUMED: True})
+        await after_crash.send(other)
+        assert [p["text"] for p in slack.of("chat.postMessage")] == [
+            "Thanks — Melody has your message.",
+            "Second",
+        ]
+
+    with_slack(scenario)
+
+
+def test_a_failed_look_back_still_posts_the_message_at_least_once() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        slack.fail("conversations.history", "missing_scope")
+        await platform.send(message("Hello", key="msg:9:ack", extra={RESUMED: True}))
+        assert [p["text"] for p in slack.of("chat.postMessage")] == ["Hello"]
 
     with_slack(scenario)
 

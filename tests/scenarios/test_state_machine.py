@@ -40,6 +40,15 @@ words = st.sampled_from(["quick update", "can we talk?", "my goals for May", "ha
 kinds = st.sampled_from(["plain", "/fyi", "/ask", "/goals", "/reschedule", "photo", "crisis"])
 
 
+def _brief_just_before_its_session(row: Outbox) -> bool:
+    """A brief sent in the hour before its session (`brief:{client}:{session UTC minute}`)."""
+    if not row.idempotency_key.startswith("brief:"):
+        return False
+    stamp = row.idempotency_key.split(":", 2)[2].replace("Z", "+00:00")
+    session_at = datetime.fromisoformat(stamp)
+    return session_at - timedelta(hours=1) <= row.created_at <= session_at
+
+
 class Machine(RuleBasedStateMachine):
     """One practice driven by random steps; every @invariant must hold after each of them."""
 
@@ -296,6 +305,8 @@ class Machine(RuleBasedStateMachine):
             for row in rows:
                 if row.idempotency_key.startswith("evt:"):
                     continue  # an answer to the coach's own command
+                if _brief_just_before_its_session(row):
+                    continue  # a session on a day without hours is work she booked
                 if row.message_id is not None and row.idempotency_key.endswith(":fwd"):
                     message = session.get(Message, row.message_id)
                     if message is not None and message.decision == "urgent":
