@@ -104,6 +104,10 @@ class SessionParked:
     entries: tuple[Entry, ...]
 
 
+#: In the key of the row that records a client message which could not be read (transports).
+UNREAD_MARK = ":unread:"
+
+
 @dataclass(frozen=True)
 class FailedDelivery:
     """A message the bot could not deliver, and why."""
@@ -111,6 +115,7 @@ class FailedDelivery:
     recipient: str
     reason: str
     queued_at: datetime
+    unread: bool = False  # not a delivery: a message from the client that could not be read
 
 
 @dataclass(frozen=True)
@@ -354,7 +359,8 @@ def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox
         own = (row.platform, row.chat_id) in own_chats
         recipient = "you" if own or name is None else name
         reason = " ".join((row.last_error or "no reason given").split())[:REASON_CHARS]
-        found.append((FailedDelivery(recipient, reason, row.created_at), row))
+        unread = UNREAD_MARK in row.idempotency_key
+        found.append((FailedDelivery(recipient, reason, row.created_at, unread), row))
     return found
 
 
@@ -373,9 +379,17 @@ def render_text(digest: Digest) -> str:
             lines.append(f"{group.client} · session {when} · {len(group.entries)} kept")
             lines += [line for e in group.entries for line in _entry_lines(e, times)]
         blocks.append("\n".join(lines))
-    if digest.failed:
-        lines = [f"Deliveries that failed ({len(digest.failed)})"]
-        for item in digest.failed:
+    unread = [item for item in digest.failed if item.unread]
+    if unread:
+        lines = [f"Messages that could not be read ({len(unread)})"]
+        for item in unread:
+            when = format_local(item.queued_at, digest.zone, digest.at)
+            lines.append(f"• from {item.recipient}, {when}: they were asked to send it again")
+        blocks.append("\n".join(lines))
+    failed = [item for item in digest.failed if not item.unread]
+    if failed:
+        lines = [f"Deliveries that failed ({len(failed)})"]
+        for item in failed:
             when = format_local(item.queued_at, digest.zone, digest.at)
             lines.append(f"• to {item.recipient}, queued {when}: {item.reason}")
         blocks.append("\n".join(lines))

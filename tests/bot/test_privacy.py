@@ -194,3 +194,12 @@ def test_the_hash_key_comes_from_privacy_or_the_environment_and_is_never_shown(
     with pytest.raises(ConfigError) as short:
         load_settings(None, {"BOUNDARYBOT_HASH_KEY": "tooshort-secret"})
     assert str(short.value) == "config: BOUNDARYBOT_HASH_KEY must be at least 32 characters"
+
+
+def test_sqlite_connections_zero_what_they_delete(tmp_path: Path) -> None:
+    from bot.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'z.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    engine.dispose()

@@ -342,6 +342,7 @@ def test_an_update_skipped_for_good_is_asked_again_and_shown_in_the_digest(
     caplog.set_level(logging.DEBUG, logger="bot")
     told, digest = run(scenario())
     assert told == [UNREAD_LINE]
-    assert "Deliveries that failed (1)" in digest
-    assert "• to Alex, queued" in digest and "could not be read (RuntimeError)" in digest
+    assert "Messages that could not be read (1)\n• from Alex, Mon 23 Nov" in digest
+    assert digest.endswith(": they were asked to send it again")
+    assert "Deliveries that failed" not in digest
     assert "poison" not in digest and "poison" not in caplog.text
