@@ -54,6 +54,8 @@ WEEK = [
     "sam: /goals And could I add stretching every morning?",
     "# Over the quota, scheduling still goes through: it is what keeps the sessions.",
     "sam: /reschedule Could we move next week's call to Wednesday?",
+    "# Messages in a burst are answered and forwarded once: a minute on, the rest come as one.",
+    ":time 10:01",
     "# 18:00: one digest gathers the day; nothing else pinged Melody.",
     ":time 2026-11-23 18:00",
     "# Tuesday 24 Nov. Three days before the closure, clients get a heads-up.",
