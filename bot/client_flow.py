@@ -372,9 +372,8 @@ def answer_choice(
         apply_decision(job, parsed[1], for_session=parsed[1] is None)
     if others:
         count = len(others)
-        return (
-            f"That goes for the {count} message{'s' if count != 1 else ''} you sent after it too."
-        )
+        which = "the message" if count == 1 else f"the {count} messages"
+        return f"That goes for {which} you sent after it too."
     return None
 
 

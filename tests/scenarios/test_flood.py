@@ -130,6 +130,14 @@ def test_a_burst_of_plain_messages_gets_one_prompt_whose_buttons_label_them_all(
     assert len(timers(h, "reminder")) == 1
 
 
+def test_one_message_after_the_prompt_reads_as_one(h: Harness) -> None:
+    h.say("alex", "first thought")
+    h.say("alex", "second thought")
+    said = h.press("alex", "Just an update")
+    assert said[-1] == "That goes for the message you sent after it too."
+    assert [m.decision for m in messages(h)] == ["digest", "digest"]
+
+
 def test_a_burst_nobody_labels_is_decided_together_when_the_grace_ends(h: Harness) -> None:
     flood(h, "thinking out loud")
     h.inbox("alex")
