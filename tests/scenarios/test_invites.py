@@ -146,9 +146,9 @@ def test_the_invite_answer_is_blanked_once_sent_and_the_code_rests_nowhere(
         sent = session.get(Outbox, row.id)
         assert sent is not None and (sent.status, sent.text) == ("sent", "")
         assert session.exec(select(Invite)).one().code_hash == code_hash_of(code)
-    with h.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     if db_url.startswith("sqlite"):
+        with h.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         assert code.encode() not in Path(db_url.removeprefix("sqlite:///")).read_bytes()
     assert h.say("alex", f"/start {code}")[0].startswith("Welcome, Alex!")  # the code still works
 
