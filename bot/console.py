@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 import pytz
@@ -154,12 +155,12 @@ class Console:
         if when < now:
             local_now = now.astimezone(zone)
             self.out.write(
-                f"  (it is already {local_now:%a %d %b %Y, %H:%M %Z}: the clock only goes forward,"
+                f"  (it is already {_moment(local_now)}: the clock only goes forward,"
                 " because timers that fired cannot be undone)\n"
             )
             return
         self.clock.set(when)
-        self.out.write(f"  (it is now {when.astimezone(zone):%a %d %b %Y, %H:%M %Z})\n")
+        self.out.write(f"  (it is now {_moment(when.astimezone(zone))})\n")
         await self.settle()
 
     def zone(self) -> str:
@@ -175,3 +176,8 @@ class Console:
                 self.out.write(line.rstrip() + "\n")
             if not await self.feed(line):
                 return
+
+
+def _moment(local: datetime) -> str:
+    """`Mon 7 Dec 2026, 09:00 GMT`: the console's clock line, the day not zero-padded."""
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"

@@ -157,7 +157,7 @@ def test_moving_the_clock_fires_what_came_due_and_the_coach_replies_by_number(
     released = re.search(r"→ coach \[#(\d+)\]: Alex · 1 message while you were closed", screen)
     assert released, screen
     assert int(released.group(1)) > 1, "numbers continue from the earlier session"
-    assert "(it is now Tue 08 Jan 2030, 09:00 GMT)" in screen
+    assert "(it is now Tue 8 Jan 2030, 09:00 GMT)" in screen
     reply = console(tmp_path, f":time 2030-01-08 09:05\ncoach: >{released.group(1)} Friday works\n")
     assert "→ alex [#" in reply and "Melody: Friday works" in reply
     assert "Sent to Alex. (1 waiting message answered.)" in reply
