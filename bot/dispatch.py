@@ -107,7 +107,7 @@ class Dispatcher:
         done = set(
             session.exec(
                 select(ProcessedEvent.platform, ProcessedEvent.event_id).where(
-                    tuple_(ProcessedEvent.platform, ProcessedEvent.event_id).in_(keys)
+                    tuple_(col(ProcessedEvent.platform), col(ProcessedEvent.event_id)).in_(keys)
                 )
             ).all()
         )

@@ -232,7 +232,10 @@ class OutboxWorker:
     def next_due(self) -> datetime | None:
         """When the next row this worker could claim falls due; None when there is none."""
         with Session(self._engine) as session:
-            return session.exec(self._sql.next_due, params={"now": self._clock.now()}).one()
+            due: datetime | None = session.execute(
+                self._sql.next_due, {"now": self._clock.now()}
+            ).scalar_one()
+            return due
 
     def _claim(self, limit: int, urgent_only: bool = False) -> _Pass:
         """Lease the due heads of chats that the rate limits let go now; fail unsendable rows."""
@@ -241,7 +244,7 @@ class OutboxWorker:
             now = self._clock.now()
             while self._holds:
                 self._limiter.hold(*self._holds.popleft())
-            rows = session.exec(due, params={"now": now, "limit": limit}).all()
+            rows = list(session.scalars(due, {"now": now, "limit": limit}).all())
             done = _Pass(seen=len(rows))
             admitted: list[tuple[Outbox, Outgoing]] = []
             deferred: list[dict[str, Any]] = []

@@ -243,7 +243,9 @@ def parse_currency(text: str, today: date) -> str:
 @functools.lru_cache(maxsize=4)
 def currencies(today: date) -> frozenset[str]:
     """The ISO 4217 codes legal tender somewhere on `today`, from CLDR (Babel)."""
-    territories = (t for t in Locale("en").territories if len(t) == 2 and t.isalpha())
+    territories = (
+        t for t in Locale("en").territories if isinstance(t, str) and len(t) == 2 and t.isalpha()
+    )
     return frozenset(
         code
         for territory in territories

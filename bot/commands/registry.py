@@ -14,6 +14,19 @@ from sqlmodel import Session
 
 from bot.messages import Choice, Inbound
 from bot.messages import OutgoingDocument as Document  # one file shape, reply to transport
+
+__all__ = [
+    "Actor",
+    "Command",
+    "Context",
+    "Document",
+    "Registry",
+    "Reply",
+    "Role",
+    "UsageError",
+    "split_command",
+    "words",
+]
 from bot.store.models import Client, Coach, Identity
 
 
