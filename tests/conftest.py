@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
@@ -17,6 +18,28 @@ from bot.store.migrate import upgrade
 
 PG_URL = os.environ.get("BOUNDARYBOT_TEST_DATABASE_URL")
 DB_PARAMS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@functools.cache
+def worker_pg_url() -> str:
+    """The PostgreSQL database of this test process: its own under pytest-xdist (`test_gw0`...).
+
+    Parallel workers must not drop each other's schema, so each gets a database of its own,
+    made once beside the configured one.
+    """
+    assert PG_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return PG_URL
+    base = make_url(PG_URL)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def reset_postgres(url: str) -> None:
@@ -34,9 +57,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'boundarybot.db'}"
     else:
-        assert PG_URL
-        reset_postgres(PG_URL)
-        url = PG_URL
+        url = worker_pg_url()
+        reset_postgres(url)
     upgrade(url)
     yield url
 

@@ -17,7 +17,7 @@ import bot.store.models  # noqa: F401  (registers the tables on SQLModel.metadat
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Coach
-from tests.conftest import DB_PARAMS, PG_URL, reset_postgres
+from tests.conftest import DB_PARAMS, reset_postgres, worker_pg_url
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -28,9 +28,9 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    assert PG_URL
-    reset_postgres(PG_URL)
-    yield PG_URL
+    url = worker_pg_url()
+    reset_postgres(url)
+    yield url
 
 
 def table_names(url: str) -> set[str]:
