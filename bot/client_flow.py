@@ -13,7 +13,19 @@ from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.policy import contract_for
 from bot.store.queries import client_chat, coach_chat
 from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
-from rules.decide import AskKind, Decision, Park, Queue, decide
+from rules.decide import (
+    DELIVERED,
+    Alumni,
+    AskKind,
+    Decision,
+    Digest,
+    Forward,
+    Outcome,
+    Park,
+    Queue,
+    Urgent,
+    decide,
+)
 
 MAX_TEXT_BYTES = 16 * 1024
 CHOICE_PREFIX = "kind"
@@ -54,7 +66,7 @@ def client_state(
         used = session.exec(
             select(func.count(col(Message.id))).where(
                 Message.client_id == client.id,
-                col(Message.decision).in_(["forward", "queue"]),
+                col(Message.decision).in_(list(DELIVERED)),
                 col(Message.kind).in_([k.value for k in QUOTA_KINDS]),
                 Message.received_at >= contract.calendar.week_start(now),
             )
@@ -107,7 +119,7 @@ def receive(
         truncated=truncated,
         attachments=attachments_json(incoming),
         kind=incoming.kind.value if incoming.kind else None,
-        decision="new",
+        decision=Outcome.NEW,
         received_at=min(inbound.received_at, now),
     )
     job = _Job(
@@ -134,23 +146,28 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
     decision = decide(job.contract, asked, job.now, state)
     message.decision = decision.action
     message.kind = decision.kind.value if decision.kind else None
-    message.former_client = getattr(decision, "former_client", False) or decision.action == "alumni"
-    if isinstance(decision, Park):
-        message.session_at = decision.session
-    if isinstance(decision, Queue):
-        message.release_at = decision.release_at
+    match decision:
+        case Alumni() | Digest(former_client=True):
+            message.former_client = True
+        case Park(session=session_at):
+            message.session_at = session_at
+        case Queue(release_at=release_at):
+            message.release_at = release_at
     job.session.add(message)  # a new message is inserted once, already decided
     job.session.flush()  # the message id names everything below
-    if decision.action in ("urgent", "forward"):
-        _to_coach(job, decision)
-    if decision.action in ("forward", "queue") and decision.reply_by is not None:
-        _promise(job, decision.reply_by)
-    if isinstance(decision, Queue):
-        _queue(job, decision)
-    if isinstance(decision, AskKind) and prompt_covering(job) is not None:
-        return decision  # the open prompt of this burst labels it too: no prompt, no timer
-    if isinstance(decision, AskKind):
-        undecided.plan(job.session, message=message, now=job.now)
+    match decision:
+        case Urgent():
+            _to_coach(job, decision)
+        case Forward(reply_by=reply_by):
+            _to_coach(job, decision)
+            _promise(job, reply_by)
+        case Queue(reply_by=reply_by):
+            _promise(job, reply_by)
+            _queue(job, decision)
+        case AskKind() if prompt_covering(job) is not None:
+            return decision  # the open prompt of this burst labels it too: no prompt, no timer
+        case AskKind():
+            undecided.plan(job.session, message=message, now=job.now)
     _to_client(job, decision)
     return decision
 
@@ -190,7 +207,7 @@ def prompt_covering(job: _Job) -> Message | None:
         .join(Message, col(Message.id) == Outbox.message_id)
         .where(Outbox.client_id == job.client.id, col(Outbox.idempotency_key).like("msg:%:ack:ask"))
         .where(col(Outbox.created_at) > job.now - ANSWER_WINDOW, col(Outbox.created_at) <= job.now)
-        .where(Message.decision == "ask", col(Message.id) != job.message.id)
+        .where(Message.decision == Outcome.ASK, col(Message.id) != job.message.id)
         .order_by(col(Outbox.id).desc())
     ).first()
     return job.session.get(Message, row.message_id) if row is not None else None
@@ -205,7 +222,7 @@ def burst(session: Session, first: Message) -> list[Message]:
     return list(
         session.exec(
             select(Message)
-            .where(Message.client_id == first.client_id, Message.decision == "ask")
+            .where(Message.client_id == first.client_id, Message.decision == Outcome.ASK)
             .where(col(Message.id) != first.id, col(Message.received_at) >= first.received_at)
             .where(col(Message.received_at) < first.received_at + ANSWER_WINDOW)
             .order_by(col(Message.received_at), col(Message.id))
@@ -234,7 +251,7 @@ def _to_client(job: _Job, decision: Decision) -> None:
     message was kept for the session) is still said, once. Crisis answers are never folded;
     kind buttons are asked once a burst by `apply_decision` instead.
     """
-    folds = decision.action not in ("urgent", "ask")  # a burst's prompt: `prompt_covering`
+    folds = not isinstance(decision, Urgent | AskKind)  # a burst's prompt: `prompt_covering`
     if folds and _said_lately(job, decision.action):
         return
     chat = job.client_chat or client_chat(
@@ -263,7 +280,7 @@ def _to_client(job: _Job, decision: Decision) -> None:
         coach_id=job.coach.id,  # a failed acknowledgement shows in the coach's digest
         client_id=job.client.id,
         message_id=job.message.id,
-        urgent=decision.action == "urgent",  # the crisis resources go out ahead of everything
+        urgent=decision.action == Outcome.URGENT,  # the crisis resources go out ahead of everything
     )
 
 
@@ -296,7 +313,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
     chat = coach_chat(job.session, job.coach.id or 0, prefer=message.platform)
     if chat is None:
         return
-    due = _bundle_due(job) if decision.action != "urgent" else None
+    due = _bundle_due(job) if decision.action != Outcome.URGENT else None
     if due is not None:
         from bot.schedule import _put_timer  # schedule runs the timer handlers: import late
 
@@ -317,7 +334,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         attachments=message.attachments,
         reply_by=decision.reply_by,
         zone=job.contract.policy.timezone,
-        urgent=decision.action == "urgent",
+        urgent=decision.action == Outcome.URGENT,
     )
     message.delivered_at = job.now
     outbox.enqueue(
@@ -337,7 +354,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         client_id=job.client.id,
         message_id=message.id,
         fresh=True,
-        urgent=decision.action == "urgent",  # its own lane: ahead of the chat and the cap
+        urgent=decision.action == Outcome.URGENT,  # its own lane: ahead of the chat and the cap
     )
 
 
@@ -362,7 +379,7 @@ def answer_choice(
     message = session.get(Message, parsed[0]) if parsed else None
     if parsed is None or message is None or message.client_id != client.id:
         return "That button no longer belongs to a message of yours."
-    if message.decision != "ask":
+    if message.decision != Outcome.ASK:
         return "Already sorted — that message was handled when you first chose."
     # The coach learns of the message only once its kind is known, so promises count from now.
     contract = contract_for(session, client)

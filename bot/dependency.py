@@ -11,6 +11,7 @@ from bot.store.models import Client, Message
 from bot.store.policy import client_overrides
 from rules.calendar import BusinessCalendar
 from rules.contract import QUOTA_KINDS, Policy
+from rules.decide import DELIVERED
 
 RECENT = timedelta(days=7)
 BEFORE_WEEKS = 4  # the weekly average is taken over these weeks before the last seven days
@@ -83,7 +84,7 @@ def quota_run(
         used = sum(
             1
             for _, kind, decision, when in rows
-            if start <= when < end and kind in _QUOTA_KINDS and decision in ("forward", "queue")
+            if start <= when < end and kind in _QUOTA_KINDS and decision in DELIVERED
         )
         if used < quota:
             return None

@@ -21,6 +21,7 @@ from bot.local_times import LocalTimes
 from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
 from bot.store.policy import coach_closures, policy_from_coach
 from rules.contract import Policy
+from rules.decide import Outcome
 from rules.templates import format_local
 
 PREVIEW_CHARS = 300  # longer texts are cut, with a pointer to /show N for the rest
@@ -247,7 +248,7 @@ def _urgent_unanswered(session: Session, coach: Coach, now: datetime) -> tuple[W
     rows = session.exec(
         select(Message, Client)
         .join(Client, col(Client.id) == Message.client_id)
-        .where(Message.coach_id == coach.id, Message.decision == "urgent")
+        .where(Message.coach_id == coach.id, Message.decision == Outcome.URGENT)
         .where(col(Message.received_at) <= now, col(Message.id).not_in(promised))
         .order_by(col(Message.received_at), col(Message.id))
     ).all()
@@ -281,9 +282,9 @@ def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
             entry=_entry(message, client),
             reply_by=promise.reply_by,
             queued_until=message.release_at
-            if message.decision == "queue" and message.delivered_at is None
+            if message.decision == Outcome.QUEUE and message.delivered_at is None
             else None,
-            urgent=message.decision == "urgent",
+            urgent=message.decision == Outcome.URGENT,
         )
         for promise, message, client in rows
     ]
@@ -298,8 +299,8 @@ def _news(session: Session, coach: Coach, now: datetime) -> list[Row[Any]]:
         .where(col(Message.coach_id) == coach.id, col(Message.digested_at).is_(None))
         .where(
             or_(
-                col(Message.decision) == "digest",
-                (col(Message.decision) == "alumni") & col(Message.former_client),
+                col(Message.decision) == Outcome.DIGEST,
+                (col(Message.decision) == Outcome.ALUMNI) & col(Message.former_client),
             )
         )
         .where(col(Message.received_at) <= now)
@@ -325,7 +326,7 @@ def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParke
     rows = session.exec(
         select(Message, Client)
         .join(Client, col(Client.id) == Message.client_id)
-        .where(Message.coach_id == coach.id, Message.decision == "park")
+        .where(Message.coach_id == coach.id, Message.decision == Outcome.PARK)
         .where(col(Message.briefed_at).is_(None), col(Message.received_at) <= now)
         .where(col(Client.next_session) > now, col(Client.next_session) <= now + PARKED_WINDOW)
         .order_by(col(Client.next_session), col(Client.id), col(Message.received_at))

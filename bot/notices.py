@@ -20,6 +20,7 @@ from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, T
 from bot.store.policy import coach_setting
 from bot.store.queries import client_chat, coach_chat
 from rules.calendar import BusinessCalendar
+from rules.decide import Outcome
 from rules.templates import format_local
 
 #: Promises of one client due this close together share one reminder (bot.schedule.plan_reminder).
@@ -104,7 +105,7 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
     client = _client(session, timer.client_id)
     messages = session.exec(
         select(Message)
-        .where(Message.client_id == client.id, Message.decision == "queue")
+        .where(Message.client_id == client.id, Message.decision == Outcome.QUEUE)
         .where(col(Message.delivered_at).is_(None), col(Message.release_at) <= now)
         .order_by(col(Message.received_at), col(Message.id))
     ).all()
@@ -154,7 +155,7 @@ def bundle(session: Session, timer: Timer, now: datetime) -> None:
     client = _client(session, timer.client_id)
     messages = session.exec(
         select(Message)
-        .where(Message.client_id == client.id, Message.decision == "forward")
+        .where(Message.client_id == client.id, Message.decision == Outcome.FORWARD)
         .where(col(Message.delivered_at).is_(None), col(Message.received_at) <= now)
         .order_by(col(Message.received_at), col(Message.id))
     ).all()
@@ -168,7 +169,7 @@ def bundle(session: Session, timer: Timer, now: datetime) -> None:
         opening = policy.calendar.next_open(now)
         plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
         for message in messages:
-            message.decision, message.release_at = "queue", opening
+            message.decision, message.release_at = Outcome.QUEUE, opening
             session.add(message)
         return
     platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
@@ -344,7 +345,7 @@ def brief(session: Session, timer: Timer, now: datetime) -> None:
     if client.next_session <= now:
         return  # after downtime: a brief for a session already begun helps nobody
     sent = _since_last_session(session, client, now)
-    parked = [m for m in sent if m.decision == "park"]
+    parked = [m for m in sent if m.decision == Outcome.PARK]
     if not sent:
         return
     coach = _coach(session, client.coach_id)
@@ -381,7 +382,7 @@ def _counted_as(message: Message) -> str | None:
     """The brief's count a message goes in: its kind, kept for the session, or other."""
     if message.kind is not None and message.kind in _COUNTED:
         return message.kind
-    return "session" if message.decision == "park" else None
+    return "session" if message.decision == Outcome.PARK else None
 
 
 def brief_text(
@@ -395,8 +396,8 @@ def brief_text(
         if client.last_session is not None
         else f"Since {client.name} joined"
     )
-    urgent = sum(m.decision == "urgent" for m in sent)
-    counts = Counter(_counted_as(m) for m in sent if m.decision != "urgent")
+    urgent = sum(m.decision == Outcome.URGENT for m in sent)
+    counts = Counter(_counted_as(m) for m in sent if m.decision != Outcome.URGENT)
     kinds = ", ".join(
         ([f"{urgent} urgent"] if urgent else [])
         + [

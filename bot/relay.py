@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot import outbox
 from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.queries import client_chat
+from rules.decide import Outcome
 
 
 def keep_promises(
@@ -121,7 +122,7 @@ def forward_for(
 
 def _batch(session: Session, first: Message, *, bundled: bool = False) -> list[int]:
     """The ids of the messages the coach received together with `first`."""
-    decision = "forward" if bundled else "queue"
+    decision = Outcome.FORWARD if bundled else Outcome.QUEUE
     if first.decision != decision or first.delivered_at is None:
         return [first.id or 0]
     ids = session.exec(

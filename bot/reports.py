@@ -19,6 +19,7 @@ from bot import heatmap
 from bot.dependency import dependency_signals
 from bot.digest import coach_policy
 from bot.store.models import Client, Coach, Message, Promise, TimeEntry
+from rules.decide import Outcome
 from rules.templates import format_local
 
 KINDS: tuple[tuple[str | None, str, str], ...] = (
@@ -30,7 +31,7 @@ KINDS: tuple[tuple[str | None, str, str], ...] = (
     ("urgent", "urgent", "urgent"),  # plain text that may signal a crisis
     (None, "unsorted", "unsorted"),
 )
-DECISIONS = ("forward", "queue", "digest", "park", "urgent")
+DECISIONS = (Outcome.FORWARD, Outcome.QUEUE, Outcome.DIGEST, Outcome.PARK, Outcome.URGENT)
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August")
 MONTHS = (*_MONTHS, "September", "October", "November", "December")
 
@@ -150,8 +151,8 @@ def _count_messages(
             continue
         item.messages += 1
         known = kind if kind in ("fyi", "question", "scheduling", "goals") else None
-        if known is None and decision in ("park", "urgent"):
-            known = "session" if decision == "park" else "urgent"
+        if known is None and decision in (Outcome.PARK, Outcome.URGENT):
+            known = "session" if decision == Outcome.PARK else "urgent"
         item.kinds[known] = item.kinds.get(known, 0) + 1
         item.decisions[decision] = item.decisions.get(decision, 0) + 1
     return [received_at for *_, received_at in rows]

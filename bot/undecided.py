@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.store.models import Client, Coach, Message, Timer
 from rules.contract import ClientMessage, Kind
+from rules.decide import Outcome
 
 GRACE = timedelta(hours=2)  # how long the buttons wait before the default kind is applied
 TIMER_KIND = "undecided"
@@ -57,7 +58,7 @@ def default_choice(choices: tuple[tuple[str, Kind | None], ...]) -> tuple[Kind |
 
 def why_line(kind: Kind | None, action: str) -> str:
     """The sentence before the decision's reply, saying why the bot chose for the client."""
-    if action == "park" or kind is None:
+    if action == Outcome.PARK or kind is None:
         return "You didn't pick a kind, so I've kept your message."
     return f"You didn't pick a kind, so I've taken your message {_AS.get(kind, 'as it is')}."
 
@@ -72,7 +73,7 @@ def decide_late(session: Session, timer: Timer, now: datetime) -> None:
     message = session.get(Message, timer.ref_id) if timer.ref_id is not None else None
     if message is None:
         raise Skip("message gone")
-    if message.decision != "ask":
+    if message.decision != Outcome.ASK:
         return  # the client pressed a button in time
     client = session.get(Client, message.client_id)
     coach = session.get(Coach, message.coach_id)

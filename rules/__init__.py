@@ -16,11 +16,13 @@ from rules.contract import (
     ReplyPromise,
 )
 from rules.decide import (
+    DELIVERED,
     Alumni,
     AskKind,
     Decision,
     Digest,
     Forward,
+    Outcome,
     Park,
     Queue,
     Urgent,
@@ -39,6 +41,7 @@ from rules.templates import (
 )
 
 __all__ = [
+    "DELIVERED",
     "NEEDS_REPLY",
     "QUOTA_KINDS",
     "TEMPLATES",
@@ -55,6 +58,7 @@ __all__ = [
     "Forward",
     "Kind",
     "Mode",
+    "Outcome",
     "Park",
     "Policy",
     "Queue",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import ClassVar, Literal
 
 from rules.calendar import BusinessCalendar
@@ -22,11 +23,28 @@ from rules.templates import contract_values, format_local, queue_values, render
 ParkReason = Literal["kind", "quota", "chosen"]  # chosen: the client asked to save it
 
 
+class Outcome(StrEnum):
+    """What became of a client message, as stored (`Message.decision` holds the value)."""
+
+    NEW = "new"  # stored, not decided yet (inside the transaction that decides it)
+    ASK = "ask"  # waiting for the client to pick a kind
+    URGENT = "urgent"
+    ALUMNI = "alumni"
+    PARK = "park"
+    DIGEST = "digest"
+    FORWARD = "forward"
+    QUEUE = "queue"
+
+
+#: Outcomes that passed a message on to the coach, or will at her opening.
+DELIVERED = frozenset({Outcome.FORWARD, Outcome.QUEUE})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Decision:
     """What the rules decided for one client message; `reply` is exactly what the client sees."""
 
-    action: ClassVar[str] = ""
+    action: ClassVar[Outcome] = Outcome.NEW
     kind: Kind | None
     reply: str
     reply_by: datetime | None = None
@@ -36,21 +54,21 @@ class Decision:
 class Urgent(Decision):
     """The text may signal a crisis: resources to the client and the coach alerted, at once."""
 
-    action: ClassVar[str] = "urgent"
+    action: ClassVar[Outcome] = Outcome.URGENT
 
 
 @dataclass(frozen=True, kw_only=True)
 class Alumni(Decision):
     """A former client's message that is not an update: kept, not passed on."""
 
-    action: ClassVar[str] = "alumni"
+    action: ClassVar[Outcome] = Outcome.ALUMNI
 
 
 @dataclass(frozen=True, kw_only=True)
 class Park(Decision):
     """Kept for the next session (`session`, None when none is booked)."""
 
-    action: ClassVar[str] = "park"
+    action: ClassVar[Outcome] = Outcome.PARK
     session: datetime | None = None
     reason: ParkReason = "kind"
 
@@ -59,7 +77,7 @@ class Park(Decision):
 class Digest(Decision):
     """An update kept for the coach's daily digest; no reply expected."""
 
-    action: ClassVar[str] = "digest"
+    action: ClassVar[Outcome] = Outcome.DIGEST
     former_client: bool = False
 
 
@@ -67,7 +85,7 @@ class Digest(Decision):
 class Forward(Decision):
     """Passed on to the coach now, to be answered by `reply_by`."""
 
-    action: ClassVar[str] = "forward"
+    action: ClassVar[Outcome] = Outcome.FORWARD
     reply_by: datetime
 
 
@@ -75,7 +93,7 @@ class Forward(Decision):
 class Queue(Decision):
     """Held until the coach's next opening (`release_at`), to be answered by `reply_by`."""
 
-    action: ClassVar[str] = "queue"
+    action: ClassVar[Outcome] = Outcome.QUEUE
     reply_by: datetime
     release_at: datetime
     brief: bool = False
@@ -88,7 +106,7 @@ class AskKind(Decision):
     A choice whose kind is None keeps the message for the client's next session.
     """
 
-    action: ClassVar[str] = "ask"
+    action: ClassVar[Outcome] = Outcome.ASK
     choices: tuple[tuple[str, Kind | None], ...]
 
 
@@ -262,12 +280,14 @@ def preview(contract: Contract, now: datetime) -> dict[str, str]:
 
 
 __all__ = [
+    "DELIVERED",
     "OPEN_DOOR_CHOICES",
     "Alumni",
     "AskKind",
     "Decision",
     "Digest",
     "Forward",
+    "Outcome",
     "Park",
     "Queue",
     "Urgent",
