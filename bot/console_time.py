@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta, tzinfo
 
+from rules.texts import DAY_NAMES
+
 TIME_FORMS = "+30m, +3h, +2d, mon 09:00, 09:00 or 2026-11-23 21:00"
 RELATIVE = re.compile(r"^\+(\d+)\s*([mhd])$")
 AT = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun)\w*\s+)?(\d{1,2}):(\d{2})$")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = tuple(day.lower() for day in DAY_NAMES)
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 

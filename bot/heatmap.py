@@ -14,8 +14,9 @@ import pytz
 from PIL import Image, ImageDraw, ImageFont
 
 from rules.calendar import WeeklyHours
+from rules.texts import DAY_NAMES
 
-DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAYS = DAY_NAMES
 CELL = 28  # pixels per hour cell, square
 LEFT = 44  # room for the weekday labels
 TOP = 44  # room for the title and the hour labels

@@ -22,11 +22,10 @@ from bot.store.queries import client_chat, coach_chat
 from rules.calendar import BusinessCalendar
 from rules.decide import Outcome
 from rules.templates import format_local
+from rules.texts import day_words
 
 #: Promises of one client due this close together share one reminder (bot.schedule.plan_reminder).
 REMINDER_GROUP = timedelta(hours=1)
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _COUNTED: dict[str | None, tuple[str, str]] = {
     "fyi": ("update", "updates"),
     "question": ("question", "questions"),
@@ -478,7 +477,7 @@ def _back_at(calendar: BusinessCalendar, closure: Closure, zone: str, now: datet
 
 
 def _day(day: date) -> str:
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return day_words(day)
 
 
 HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {

@@ -21,6 +21,7 @@ from bot.digest import coach_policy
 from bot.store.models import Client, Coach, Message, Promise, TimeEntry
 from rules.decide import Outcome
 from rules.templates import format_local
+from rules.texts import MONTH_NAMES
 
 KINDS: tuple[tuple[str | None, str, str], ...] = (
     ("fyi", "update", "updates"),
@@ -32,8 +33,7 @@ KINDS: tuple[tuple[str | None, str, str], ...] = (
     (None, "unsorted", "unsorted"),
 )
 DECISIONS = (Outcome.FORWARD, Outcome.QUEUE, Outcome.DIGEST, Outcome.PARK, Outcome.URGENT)
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August")
-MONTHS = (*_MONTHS, "September", "October", "November", "December")
+MONTHS = MONTH_NAMES
 
 
 @dataclass

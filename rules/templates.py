@@ -13,6 +13,7 @@ from rules.contract import Closure, Contract, Policy
 from rules.standing import standing
 from rules.texts import (
     DEFAULT_CRISIS_TEXT,
+    MONTH_ABBREVIATIONS,
     PLACEHOLDERS,
     TEMPLATES,
     TemplateSpec,
@@ -47,7 +48,7 @@ __all__ = [
     "zone",
 ]
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = MONTH_ABBREVIATIONS
 _SPACES = re.compile(r"(?<=\S) {2,}")
 _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 _FORMATTER = string.Formatter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -13,7 +13,16 @@ import pytz
 from rules.contract import ClientTerms, Contract, Kind, Mode
 from rules.standing import week_hours
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: The one home of day and month names (fixed English, until texts follow the locale).
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_ABBREVIATIONS: tuple[str, ...] = tuple(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+)
+MONTH_NAMES: tuple[str, ...] = (
+    *("January", "February", "March", "April", "May", "June", "July"),
+    *("August", "September", "October", "November", "December"),
+)
+_DAYS = DAY_NAMES
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,11 @@ def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
 def zone(name: str) -> pytz.BaseTzInfo:
     """The pytz zone for an IANA name (looked up once)."""
     return pytz.timezone(name)
+
+
+def day_words(day: date) -> str:
+    """`Mon 23 Nov` for a date."""
+    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_ABBREVIATIONS[day.month - 1]}"
 
 
 def weekday_name(weekday: int) -> str:
