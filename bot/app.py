@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dispatch import Dispatcher
-from bot.outbox_worker import OutboxWorker
-from bot.privacy import HASH_KEY
-from bot.schedule import Scheduler, ensure_timers
+from bot.delivery.worker import OutboxWorker
+from bot.service.dispatch import Dispatcher
+from bot.service.privacy import HASH_KEY
+from bot.service.schedule import Scheduler, ensure_timers
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import alembic_config, upgrade
 from bot.store.policy import sync_coaches

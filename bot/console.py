@@ -17,7 +17,7 @@ from bot.app import App
 from bot.clock import ManualClock, OffsetClock
 from bot.console_time import TIME_FORMS, parse_move
 from bot.messages import Attachment, Inbound
-from bot.schedule import ensure_timers
+from bot.service.schedule import ensure_timers
 from bot.store.db import transaction
 from bot.store.models import Coach, Identity, Outbox
 from bot.transports.console import PLATFORM, ConsoleTransport

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.dispatch import Dispatcher, Handled
 from bot.messages import Attachment, Choice, Inbound
+from bot.service.dispatch import Dispatcher, Handled
 from bot.store.models import Client, Coach, Identity, Outbox
 
 

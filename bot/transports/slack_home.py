@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.coach_texts import KIND_LABELS
-from bot.digest import ClientNews, Waiting, build_digest, coach_policy
+from bot.service.coach_texts import KIND_LABELS
+from bot.service.digest import ClientNews, Waiting, build_digest, coach_policy
 from bot.store.models import Client, Coach
 from bot.store.policy import contract_for
 from bot.store.queries import identity_of

@@ -26,9 +26,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import is_command
-from bot.dispatch import KIND_COMMANDS
 from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
+from bot.service.commands import is_command
+from bot.service.dispatch import KIND_COMMANDS
 from bot.transports.base import DeliveryError
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
-from bot.dispatch import Handled
 from bot.messages import Inbound
+from bot.service.dispatch import Handled
 from bot.transports.base import DeliveryError
 from bot.transports.edge import MAX_BODY, scrub
 from bot.transports.slack_home import home_view

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from telegram import Bot, BotCommand, BotCommandScopeChat
 
-from bot.commands import REGISTRY
-from bot.commands.registry import Role
+from bot.service.commands import REGISTRY
+from bot.service.commands.registry import Role
 from bot.store.models import Identity
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,8 @@ def menu(role: Role) -> list[BotCommand]:
 
     The default menu (role CLIENT) also serves newcomers, so it keeps /start.
     """
-    from bot.commands import handlers  # noqa: F401  (registers the commands)
-    from bot.commands.help import CLIENT_LINES, JOIN_COMMANDS, KIND_LINES
+    from bot.service.commands import handlers  # noqa: F401  (registers the commands)
+    from bot.service.commands.help import CLIENT_LINES, JOIN_COMMANDS, KIND_LINES
 
     pairs: list[tuple[str, str]] = []
     if role is Role.CLIENT:

@@ -23,8 +23,8 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot.app import App
-from bot.dispatch import NOT_PRIVATE_LINE, Handled
-from bot.outbox import FAILED, enqueue
+from bot.delivery.outbox import FAILED, enqueue
+from bot.service.dispatch import NOT_PRIVATE_LINE, Handled
 from bot.store.db import transaction
 from bot.store.models import Identity
 from bot.transports.edge import scrub

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from bot.digest import build_digest, render_text
-from bot.reports import build_report, render_report
+from bot.service.digest import build_digest, render_text
+from bot.service.reports import build_report, render_report
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Client, Coach, Identity, Message, Promise, TimeEntry

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from bot.clock import ManualClock
-from bot.dispatch import Dispatcher
 from bot.messages import Inbound
+from bot.service.dispatch import Dispatcher
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Outbox

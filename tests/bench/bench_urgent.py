@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.outbox import enqueue
-from bot.outbox_worker import OutboxWorker
+from bot.delivery.outbox import enqueue
+from bot.delivery.worker import OutboxWorker
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from tests.fakes import RecordingTransport

@@ -11,9 +11,9 @@ import signal
 import sys
 from datetime import timedelta
 
-from bot import client_flow
 from bot.app import build_app, run_workers
 from bot.config import CoachSettings, DatabaseSettings, Secret, Settings, TelegramSettings
+from bot.service import client_flow
 from bot.transports.telegram import TelegramPlatform
 from tests.fake_telegram import TOKEN
 

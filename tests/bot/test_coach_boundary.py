@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.schedule import Scheduler, brief_due, plan_reminder
+from bot.service.schedule import Scheduler, brief_due, plan_reminder
 from bot.store.db import transaction
 from bot.store.models import Client, Closure, Coach, Message
 from rules.calendar import BusinessCalendar
@@ -265,7 +265,7 @@ def test_an_unanswered_urgent_message_tops_the_digest_marked_urgent(
 def test_a_release_due_on_a_day_closed_since_waits_for_the_next_opening(
     engine: Engine, clock: ManualClock, melody: Coach
 ) -> None:
-    from bot.schedule import plan_release
+    from bot.service.schedule import plan_release
 
     with transaction(engine) as session:
         client = alex(session)

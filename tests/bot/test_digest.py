@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.digest import Digest, build_digest, preview, render_text
+from bot.service.digest import Digest, build_digest, preview, render_text
 from bot.store.db import transaction
 from bot.store.models import Client, Coach, Message, Outbox
 from tests.bot.factories import add_client, add_coach, add_message, add_promise

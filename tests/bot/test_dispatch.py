@@ -11,10 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
-from bot import client_flow
 from bot.clock import ManualClock
-from bot.dispatch import STRANGER_LINE, Dispatcher
 from bot.messages import Attachment, Inbound
+from bot.service import client_flow
+from bot.service.dispatch import STRANGER_LINE, Dispatcher
 from bot.store.db import make_engine
 from bot.store.models import Message, Outbox, ProcessedEvent, Promise, Timer
 from tests.harness import Harness

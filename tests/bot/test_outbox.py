@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
+from bot.delivery.outbox import enqueue
+from bot.delivery.ratelimit import Backoff
+from bot.delivery.worker import OutboxWorker
 from bot.messages import Attachment, Choice, Outgoing
-from bot.outbox import enqueue
-from bot.outbox_worker import OutboxWorker
-from bot.ratelimit import Backoff
 from bot.store.db import is_postgres, make_engine, transaction
 from bot.store.models import Outbox
 from bot.transports.base import DeliveryError
@@ -343,7 +343,7 @@ def test_an_unexpected_transport_error_is_retried_and_logged_without_the_text(
     row_id = queue(engine, clock, "msg:1:ack", text="private words")
     worker = worker_for(engine, clock, transport)
 
-    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.outbox"):
         drain(worker)
     stored = row(engine, row_id)
     assert (stored.status, stored.attempts) == ("pending", 1)

@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
+from bot.delivery.outbox import is_urgent
 from bot.messages import Outgoing
-from bot.outbox import is_urgent
 from tests.bot.test_outbox import SECOND, drain, queue, row, rows, worker_for
 from tests.fakes import RecordingTransport
 

@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import heatmap
-from bot.reports import Report, build_report, duration_words, median, render_report
+from bot.service import heatmap
+from bot.service.reports import Report, build_report, duration_words, median, render_report
 from bot.store.db import transaction
 from bot.store.models import Client, Coach, TimeEntry
 from rules.calendar import parse_hours

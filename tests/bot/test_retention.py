@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import outbox
 from bot.clock import ManualClock
-from bot.reports import build_report, figures_line
-from bot.retention import purge
-from bot.schedule import Scheduler, ensure_timers
+from bot.delivery import outbox
+from bot.service.reports import build_report, figures_line
+from bot.service.retention import purge
+from bot.service.schedule import Scheduler, ensure_timers
 from bot.store.db import transaction
 from bot.store.models import Client, Closure, Coach, Document, Message, Outbox
 from tests.bot.factories import add_client, add_coach, add_message, add_promise, texts, timers

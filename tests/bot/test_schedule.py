@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot import notices
 from bot.clock import ManualClock
-from bot.schedule import (
+from bot.service import notices
+from bot.service.schedule import (
     Scheduler,
     ensure_timers,
     next_local,
@@ -447,7 +447,7 @@ def test_a_bad_timer_is_dropped_with_a_reason_and_the_rest_go_on(
         (at(2026, 11, 21, 10), "secret words", [])
     ]
     queued(engine, received=secret, release=at(2026, 11, 23, 9))
-    caplog.set_level(logging.WARNING, logger="bot.schedule")
+    caplog.set_level(logging.WARNING, logger="bot.service.schedule")
 
     assert Scheduler(engine, clock).run_due() == 5
     assert len(texts(engine, COACH_CHAT)) == 1

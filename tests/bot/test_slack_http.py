@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.dispatch import STRANGER_LINE
+from bot.service.dispatch import STRANGER_LINE
 from bot.store.db import make_engine
 from bot.store.models import Identity, Message, ProcessedEvent
 from bot.transports.slack_send import slack_words

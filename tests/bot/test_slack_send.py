@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.config import Secret, SlackSettings
+from bot.delivery.outbox import enqueue
+from bot.delivery.worker import OutboxWorker
 from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
-from bot.outbox import enqueue
-from bot.outbox_worker import OutboxWorker
 from bot.store.db import transaction
 from bot.store.models import Outbox
 from bot.transports.base import DeliveryError

@@ -10,7 +10,7 @@ from typing import Any
 from bot.app import App, build_app
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Secret, Settings, SlackSettings
-from bot.dispatch import STRANGER_LINE
+from bot.service.dispatch import STRANGER_LINE
 from bot.transports.slack import SlackPlatform
 from bot.transports.slack_send import slack_words
 from tests.fake_slack import APP_TOKEN, BOT_TOKEN, MELODY, FakeSlack

@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.digest import build_digest, render_text
-from bot.dispatch import NOT_PRIVATE_LINE
 from bot.messages import Inbound
+from bot.service.digest import build_digest, render_text
+from bot.service.dispatch import NOT_PRIVATE_LINE
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Coach, Message

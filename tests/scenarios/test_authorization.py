@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bot.clock import ManualClock
-from bot.commands import REGISTRY
-from bot.commands.registry import Command, Role
-from bot.dispatch import STRANGER_LINE, STRANGER_WINDOW
+from bot.service.commands import REGISTRY
+from bot.service.commands.registry import Command, Role
+from bot.service.dispatch import STRANGER_LINE, STRANGER_WINDOW
 from tests.harness import Harness
 
 #: Arguments that would change something if the asker were the coach.
@@ -48,7 +48,7 @@ BOOKKEEPING = {"outbox", "processedevent"}
 
 def coach_only() -> list[Command]:
     """Every registered command only coaches may use (loading the handlers first)."""
-    importlib.import_module("bot.commands.handlers")
+    importlib.import_module("bot.service.commands.handlers")
     return [c for c in REGISTRY.for_role(Role.COACH) if c.roles == {Role.COACH}]
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.commands import REGISTRY
-from bot.commands.registry import Role
+from bot.service.commands import REGISTRY
+from bot.service.commands.registry import Role
 from bot.store.models import Client, Coach
 from tests.harness import Harness
 

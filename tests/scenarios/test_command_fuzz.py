@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
-from bot.commands import REGISTRY
-from bot.dispatch import STRANGER_WINDOW
+from bot.service.commands import REGISTRY
+from bot.service.dispatch import STRANGER_WINDOW
 from tests.harness import Harness
 
-importlib.import_module("bot.commands.handlers")
+importlib.import_module("bot.service.commands.handlers")
 
 #: Text people might type: anything but NUL and lone surrogates, which no platform delivers.
 TYPED = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -81,7 +81,7 @@ def test_any_command_gets_exactly_one_answer_and_never_an_exception(
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(who=WHO, name=NAMES, args=ARGS)
     def one_command(who: str, name: str, args: str) -> None:
-        clock.advance(STRANGER_WINDOW)  # the same answer is said once a window (bot.dispatch)
+        clock.advance(STRANGER_WINDOW)  # the same answer is said once a window (dispatch)
         said = h.say(who, f"/{name} {args}")
         assert len(said) == 1, said
         assert said[0].strip()

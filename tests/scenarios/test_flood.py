@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.dispatch import STRANGER_LINE, STRANGER_WINDOW
-from bot.schedule import Scheduler
+from bot.service.dispatch import STRANGER_LINE, STRANGER_WINDOW
+from bot.service.schedule import Scheduler
+from bot.service.undecided import GRACE
 from bot.store.models import Message, Promise, Timer
-from bot.undecided import GRACE
 from tests.harness import Harness
 
 FLOOD = 1000

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import bot.commands.handlers  # noqa: F401  (the other commands first, in /help order)
+import bot.service.commands.handlers  # noqa: F401  (the other commands first, in /help order)
 from bot.clock import ManualClock
-from bot.commands import data as _data  # noqa: F401  (registers /export, /forget)
-from bot.commands import reports as _reports  # noqa: F401  (registers /show, ...)
-from bot.notices import run_timer
-from bot.schedule import ensure_timers
+from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
+from bot.service.commands import reports as _reports  # noqa: F401  (registers /show, ...)
+from bot.service.notices import run_timer
+from bot.service.schedule import ensure_timers
 from bot.store.db import transaction
 from bot.store.models import Document, Outbox, Timer
 from tests.harness import Harness

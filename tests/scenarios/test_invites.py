@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.config import Secret
-from bot.outbox_record import Sent, record
-from bot.privacy import HASH_KEY, who_hash
+from bot.delivery.record import Sent, record
+from bot.service.privacy import HASH_KEY, who_hash
 from bot.store.models import Client, FailedJoin, Identity, Invite, Meta, Outbox
 from tests.harness import Harness, Person
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.client_flow import ANSWER_WINDOW
 from bot.clock import ManualClock
+from bot.service.client_flow import ANSWER_WINDOW
 from bot.store.models import Client, Identity, Message
 from bot.transports.slack_home import home_view
 from tests.harness import Harness

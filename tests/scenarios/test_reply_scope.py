@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.client_flow import FORWARD_WINDOW
 from bot.clock import ManualClock
+from bot.service.client_flow import FORWARD_WINDOW
 from bot.store.models import Message, Promise
 from tests.harness import Harness
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-import bot.commands.handlers  # noqa: F401  (the other commands first, in /help order)
+import bot.service.commands.handlers  # noqa: F401  (the other commands first, in /help order)
 from bot.clock import ManualClock
-from bot.commands import data as _data  # noqa: F401  (registers /export, /forget)
-from bot.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
+from bot.delivery.outbox import Unsendable, to_outgoing
 from bot.messages import Attachment
-from bot.outbox import Unsendable, to_outgoing
+from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
+from bot.service.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
 from bot.store.models import Coach, Document, Outbox, TimeEntry
 from bot.transports.console import ConsoleTransport
 from tests.harness import Harness

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlmodel import Session, col, select
 
-from bot.client_flow import ANSWER_WINDOW
 from bot.clock import ManualClock
 from bot.messages import Attachment
-from bot.notices import HANDLERS
-from bot.schedule import Scheduler, ensure_timers
+from bot.service.client_flow import ANSWER_WINDOW
+from bot.service.notices import HANDLERS
+from bot.service.schedule import Scheduler, ensure_timers
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Client, Coach, Message, Outbox, Promise, Timer
@@ -250,7 +250,7 @@ class Machine(RuleBasedStateMachine):
                 ).first()
                 where = f"message {m.id} ({m.decision}, kind {m.kind}, received {m.received_at})"
                 if m.decision == "forward" and m.delivered_at is None:
-                    # a burst after a forward waits for its bundle (bot.notices.bundle)
+                    # a burst after a forward waits for its bundle (bot.service.notices.bundle)
                     assert any(
                         t.kind == "bundle" and t.client_id == m.client_id for t in pending
                     ), f"{where}: waits for a bundle but no bundle timer is pending"
@@ -273,8 +273,6 @@ class Machine(RuleBasedStateMachine):
                             t.kind == "digest" and t.coach_id == m.coach_id for t in pending
                         ), f"{where}: waits for a digest but no digest timer is pending"
                 elif m.decision == "ask":
-                    # The "undecided" timer kind is being added by another engineer; until it
-                    # exists in bot.notices.HANDLERS an undecided message has no timer to check.
                     if "undecided" in HANDLERS:
                         # its own timer, or that of the prompt covering its burst
                         prompts = {

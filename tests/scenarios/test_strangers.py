@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.dispatch import STRANGER_LINE
+from bot.service.dispatch import STRANGER_LINE
 from bot.store.models import Message
 from tests.harness import Harness
 

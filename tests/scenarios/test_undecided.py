@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.messages import Attachment
-from bot.schedule import Scheduler
+from bot.service.schedule import Scheduler
+from bot.service.undecided import GRACE
 from bot.store.models import Message
-from bot.undecided import GRACE
 from tests.harness import Harness
 
 

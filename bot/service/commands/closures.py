@@ -6,10 +6,10 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session, select
 
-from bot.commands import REGISTRY
-from bot.commands.args import clean, coach_of, parse_date, problem, shown
-from bot.commands.registry import Context, Role, UsageError
-from bot.commands.views import closure_line, coach_policy
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import clean, coach_of, parse_date, problem, shown
+from bot.service.commands.registry import Context, Role, UsageError
+from bot.service.commands.views import closure_line, coach_policy
 from bot.store.models import Closure, Coach
 from bot.store.policy import coach_closures
 from rules.contract import Policy

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands.args import parse_zone
-from bot.commands.registry import Context, UsageError
+from bot.service.commands.args import parse_zone
+from bot.service.commands.registry import Context, UsageError
 from bot.store.policy import contract_for
 from rules.templates import describe_contract, format_local
 

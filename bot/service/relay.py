@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot import outbox
+from bot.delivery import outbox
 from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.queries import client_chat
 from rules.decide import Outcome

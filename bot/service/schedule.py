@@ -25,9 +25,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from bot.clock import Clock
-from bot.digest import coach_policy
-from bot.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
-from bot.retention import DEFAULT_DAYS, has_expired
+from bot.service.digest import coach_policy
+from bot.service.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
+from bot.service.retention import DEFAULT_DAYS, has_expired
 from bot.store.db import is_postgres, transaction
 from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
 from rules.calendar import BusinessCalendar

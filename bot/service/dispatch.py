@@ -20,12 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot import client_flow, outbox
 from bot.clock import Clock
-from bot.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
-from bot.commands.registry import Actor, Context, Reply, Role, split_command
+from bot.delivery import outbox
 from bot.messages import Inbound
-from bot.relay import forward_for, relay_reply
+from bot.service import client_flow
+from bot.service.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
+from bot.service.commands.registry import Actor, Context, Reply, Role, split_command
+from bot.service.relay import forward_for, relay_reply
 from bot.store.db import transaction
 from bot.store.models import Client, Coach, Identity, ProcessedEvent
 from rules.classify import kind_for_command

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytz
 from sqlmodel import Session, col, select
 
-from bot import coach_texts, outbox, undecided
-from bot.digest import build_digest, coach_policy, preview, render_text
-from bot.retention import retention
+from bot.delivery import outbox
+from bot.service import coach_texts, undecided
+from bot.service.digest import build_digest, coach_policy, preview, render_text
+from bot.service.retention import retention
 from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
 from bot.store.policy import coach_setting
 from bot.store.queries import client_chat, coach_chat
@@ -24,7 +25,7 @@ from rules.decide import Outcome
 from rules.templates import format_local
 from rules.texts import day_words
 
-#: Promises of one client due this close together share one reminder (bot.schedule.plan_reminder).
+#: Promises of one client due this close together share one reminder (schedule.plan_reminder).
 REMINDER_GROUP = timedelta(hours=1)
 _COUNTED: dict[str | None, tuple[str, str]] = {
     "fyi": ("update", "updates"),
@@ -113,7 +114,7 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
     coach = _coach(session, client.coach_id)
     calendar = coach_policy(session, coach).calendar
     if not works_on(calendar, now):  # a closure added after the release was planned
-        from bot.schedule import plan_release  # schedule runs these handlers: import late
+        from bot.service.schedule import plan_release  # schedule runs these handlers: import late
 
         opening = calendar.next_open(now)
         plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
@@ -163,7 +164,7 @@ def bundle(session: Session, timer: Timer, now: datetime) -> None:
     coach = _coach(session, client.coach_id)
     policy = coach_policy(session, coach)
     if not works_on(policy.calendar, now):
-        from bot.schedule import plan_release  # schedule runs these handlers: import late
+        from bot.service.schedule import plan_release  # schedule runs these handlers: import late
 
         opening = policy.calendar.next_open(now)
         plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
@@ -219,7 +220,7 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
     """Remind the coach once of a client's messages still waiting for a reply.
 
     One reminder covers every open promise of the client due within `REMINDER_GROUP` of the
-    timer's own (bot.schedule.plan_reminder plans no timer for those): how many wait, by when,
+    timer's own (schedule.plan_reminder plans no timer for those): how many wait, by when,
     and the first line of the oldest.
     """
     promise = session.get(Promise, timer.ref_id) if timer.ref_id is not None else None

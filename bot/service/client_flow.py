@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from bot import coach_texts, outbox, schedule, undecided
+from bot.delivery import outbox
 from bot.messages import Attachment, Choice, Inbound
+from bot.service import coach_texts, schedule, undecided
 from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.policy import contract_for
 from bot.store.queries import client_chat, coach_chat
@@ -34,7 +35,7 @@ SAVE = "session"  # the choice data of "Save for my session"
 ANSWER_WINDOW = timedelta(seconds=60)
 #: After a forward to the coach, further forwards of the client wait this long, bundled.
 FORWARD_WINDOW = timedelta(seconds=60)
-BUNDLE = "bundle"  # the timer kind that sends a bundle (bot.notices.bundle)
+BUNDLE = "bundle"  # the timer kind that sends a bundle (bot.service.notices.bundle)
 
 
 @dataclass(frozen=True)
@@ -306,7 +307,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
     """Forward the message to the coach now, or into the bundle of its client's burst.
 
     While a forward for this client went out less than a minute ago, further ones wait for a
-    bundle timer at that minute's end (bot.notices.bundle): one message for the coach, whose
+    bundle timer at that minute's end (bot.service.notices.bundle): one message for the coach, whose
     reply answers everything in it. A crisis always goes alone and at once.
     """
     message = job.message
@@ -315,7 +316,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         return
     due = _bundle_due(job) if decision.action != Outcome.URGENT else None
     if due is not None:
-        from bot.schedule import _put_timer  # schedule runs the timer handlers: import late
+        from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
 
         _put_timer(
             job.session,

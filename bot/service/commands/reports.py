@@ -7,15 +7,15 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from bot import outbox
-from bot.commands import REGISTRY
-from bot.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
-from bot.commands.policy import OFF, set_field
-from bot.commands.registry import Context, Document, Reply, Role
-from bot.commands.views import coach_policy
-from bot.digest import attachment_labels
-from bot.notices import copy_pairs, setting_or_off
-from bot.reports import build_report, current_month, render_report
+from bot.delivery import outbox
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
+from bot.service.commands.policy import OFF, set_field
+from bot.service.commands.registry import Context, Document, Reply, Role
+from bot.service.commands.views import coach_policy
+from bot.service.digest import attachment_labels
+from bot.service.notices import copy_pairs, setting_or_off
+from bot.service.reports import build_report, current_month, render_report
 from bot.store.models import Client, Message, Promise
 from rules.templates import format_local
 

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 import pytz
 from sqlmodel import Session, col, select
 
-from bot.commands.registry import Context, UsageError
+from bot.service.commands.registry import Context, UsageError
 from bot.store.models import Client, Coach, Invite
 from bot.store.queries import client_by_name
 from rules.contract import Mode

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
-from bot.outbox_record import Statements
+from bot.delivery.record import Statements
 from bot.store.db import transaction
 
 log = logging.getLogger(__name__)

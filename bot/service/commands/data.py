@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands import REGISTRY
-from bot.commands.args import coach_of, find_client, problem, split_first
-from bot.commands.registry import Context, Document, Reply, Role
-from bot.privacy import HASH_KEY, client_data, export_filename, export_json, forget, hash_key
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import coach_of, find_client, problem, split_first
+from bot.service.commands.registry import Context, Document, Reply, Role
+from bot.service.privacy import (
+    HASH_KEY,
+    client_data,
+    export_filename,
+    export_json,
+    forget,
+    hash_key,
+)
 
 EXPORT_EXAMPLE = "/export Alex"
 FORGET_EXAMPLE = "/forget Alex confirm"

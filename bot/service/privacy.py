@@ -23,9 +23,9 @@ from sqlalchemy import event, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from bot import outbox as outbox_queue
 from bot.config_reader import Secret
-from bot.digest import build_digest, render_text
+from bot.delivery import outbox as outbox_queue
+from bot.service.digest import build_digest, render_text
 from bot.store.models import (
     Client,
     Coach,

@@ -16,8 +16,8 @@ from sqlalchemy import Row, Text, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, or_, select
 
-from bot.coach_texts import KIND_LABELS
-from bot.local_times import LocalTimes
+from bot.service.coach_texts import KIND_LABELS
+from bot.service.local_times import LocalTimes
 from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
 from bot.store.policy import coach_closures, policy_from_coach
 from rules.contract import Policy

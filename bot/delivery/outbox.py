@@ -1,7 +1,7 @@
 """The outbox: answers queued in the transaction of what they answer, sent later, at least once.
 
 `enqueue` adds a row in the caller's transaction (nothing is sent from inside one); `to_outgoing`
-turns a stored row back into the transport-neutral `Outgoing` that `bot.outbox_worker` delivers.
+turns a stored row back into the transport-neutral `Outgoing` that `bot.delivery.worker` delivers.
 Row keys are deterministic, so the same logical message is never queued twice, and the key
 travels as `Outgoing.idempotency_key`. Nothing here logs message text.
 """

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands import REGISTRY
-from bot.commands.args import clean, coach_of, problem, rules_error, shown, split_first
-from bot.commands.policy import set_field
-from bot.commands.registry import Context, Role
-from bot.commands.views import coach_policy, sample_contract
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import clean, coach_of, problem, rules_error, shown, split_first
+from bot.service.commands.policy import set_field
+from bot.service.commands.registry import Context, Role
+from bot.service.commands.views import coach_policy, sample_contract
 from rules.classify import normalise
 from rules.decide import preview
 from rules.templates import TEMPLATES, crisis_resources, template_help, validate_template

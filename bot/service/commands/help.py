@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.commands import REGISTRY
-from bot.commands.client import CLIENT_ZONE_EXAMPLE
-from bot.commands.registry import Context, Role
+from bot.service.commands import REGISTRY
+from bot.service.commands.client import CLIENT_ZONE_EXAMPLE
+from bot.service.commands.registry import Context, Role
 
 #: Shared commands read differently for a client; the kind commands are handled as messages.
 CLIENT_LINES = {

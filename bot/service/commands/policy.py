@@ -11,8 +11,8 @@ from typing import Any
 from babel import Locale
 from babel.numbers import get_territory_currencies
 
-from bot.commands import REGISTRY
-from bot.commands.args import (
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import (
     coach_of,
     out_of_range,
     parse_count,
@@ -22,9 +22,9 @@ from bot.commands.args import (
     rules_error,
     shown,
 )
-from bot.commands.client import availability, set_display_zone
-from bot.commands.registry import Context, Role, UsageError, words
-from bot.commands.views import billing_words, coach_policy, policy_text
+from bot.service.commands.client import availability, set_display_zone
+from bot.service.commands.registry import Context, Role, UsageError, words
+from bot.service.commands.views import billing_words, coach_policy, policy_text
 from bot.store.policy import coach_setting, set_policy_field
 from rules.calendar import BusinessCalendar, parse_hours
 from rules.contract import BillingTerms, Policy, PromiseOutOfRange, ReplyPromise

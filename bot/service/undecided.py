@@ -29,7 +29,7 @@ _AS = {
 
 def plan(session: Session, *, message: Message, now: datetime) -> None:
     """Plan the grace timer of a message whose kind the client is asked for (idempotent)."""
-    from bot.schedule import _put_timer  # schedule runs the timer handlers: import late
+    from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
 
     _put_timer(
         session,
@@ -65,8 +65,8 @@ def why_line(kind: Kind | None, action: str) -> str:
 
 def decide_late(session: Session, timer: Timer, now: datetime) -> None:
     """Timer handler: decide a message still waiting for its kind, and tell the client."""
-    from bot import client_flow  # client_flow plans these timers: import late
-    from bot.notices import Skip
+    from bot.service import client_flow  # client_flow plans these timers: import late
+    from bot.service.notices import Skip
     from bot.store.policy import contract_for
     from rules.decide import AskKind, decide
 

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.outbox import PENDING, SENT, URGENT
+from bot.delivery.outbox import PENDING, SENT, URGENT
 from bot.store.db import is_postgres, transaction
 from bot.store.models import Outbox
 

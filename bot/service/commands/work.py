@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands import REGISTRY
-from bot.commands.args import clean, coach_of, find_client, parse_duration, problem, split_first
-from bot.commands.registry import Context, Role
-from bot.relay import relay_reply
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import (
+    clean,
+    coach_of,
+    find_client,
+    parse_duration,
+    problem,
+    split_first,
+)
+from bot.service.commands.registry import Context, Role
+from bot.service.relay import relay_reply
 from bot.store.models import TimeEntry
 from bot.store.policy import contract_for
 

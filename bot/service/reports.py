@@ -2,7 +2,7 @@
 
 `build_report` reads a month (in the coach's zone) with a handful of queries per coach, not per
 client, and returns data; `render_report` turns it into chat lines, one per client, and the
-contact-times picture comes from `bot.heatmap`.
+contact-times picture comes from `bot.service.heatmap`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from decimal import Decimal
 import pytz
 from sqlmodel import Session, col, select
 
-from bot import heatmap
-from bot.dependency import dependency_signals
-from bot.digest import coach_policy
+from bot.service import heatmap
+from bot.service.dependency import dependency_signals
+from bot.service.digest import coach_policy
 from bot.store.models import Client, Coach, Message, Promise, TimeEntry
 from rules.decide import Outcome
 from rules.templates import format_local

@@ -16,18 +16,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from bot import outbox
-from bot.commands import REGISTRY
-from bot.commands.args import (
+from bot.delivery import outbox
+from bot.messages import Inbound
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import (
     coach_of,
     new_client_name,
     parse_mode,
     split_first,
 )
-from bot.commands.registry import Context, Role
-from bot.commands.views import coach_policy
-from bot.messages import Inbound
-from bot.privacy import HASH_KEY, hash_key, who_hash
+from bot.service.commands.registry import Context, Role
+from bot.service.commands.views import coach_policy
+from bot.service.privacy import HASH_KEY, hash_key, who_hash
 from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
 from bot.store.policy import contract_for
 from bot.store.queries import client_by_name, coach_chat
@@ -59,7 +59,7 @@ def code_hash(code: str) -> str:
 
 
 def answer_key(inbound: Inbound) -> str:
-    """The outbox key of the answer to `inbound`, as bot.dispatch queues it."""
+    """The outbox key of the answer to `inbound`, as bot.service.dispatch queues it."""
     return f"evt:{inbound.platform}:{inbound.event_id}:reply"
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.commands import REGISTRY
-from bot.commands.args import (
+from bot.service.commands import REGISTRY
+from bot.service.commands.args import (
     clients_of,
     coach_of,
     find_client,
@@ -21,8 +21,8 @@ from bot.commands.args import (
     rules_error,
     split_first,
 )
-from bot.commands.registry import Context, Role
-from bot.commands.views import client_text, coach_policy, former_words
+from bot.service.commands.registry import Context, Role
+from bot.service.commands.views import client_text, coach_policy, former_words
 from bot.store.models import Client, Identity, Invite
 from bot.store.policy import client_terms, contract_for
 from rules.contract import Kind, Mode, parse_kinds

@@ -36,10 +36,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.messages import RESUMED, Outgoing
-from bot.outbox import FAILED, THROTTLED, Unsendable, is_urgent, to_outgoing
-from bot.outbox_lease import Leases, keep_leases
-from bot.outbox_record import (
+from bot.delivery.lease import Leases, keep_leases
+from bot.delivery.outbox import FAILED, THROTTLED, Unsendable, is_urgent, to_outgoing
+from bot.delivery.ratelimit import Backoff, RateLimiter, RetryPolicy
+from bot.delivery.record import (
     Errored,
     Outcome,
     Recorder,
@@ -49,7 +49,7 @@ from bot.outbox_record import (
     record,
     unclaimed,
 )
-from bot.ratelimit import Backoff, RateLimiter, RetryPolicy
+from bot.messages import RESUMED, Outgoing
 from bot.store.db import transaction
 from bot.store.models import Outbox
 from bot.transports.base import DeliveryError, Transport

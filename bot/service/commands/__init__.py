@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.commands.registry import Context, Registry, Reply, Role, UsageError
+from bot.service.commands.registry import Context, Registry, Reply, Role, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -53,4 +53,4 @@ def _unknown(name: str, role: Role) -> str:
 
 def _load_handlers() -> None:
     """Import the modules that register commands (once; imports are cached)."""
-    from bot.commands import handlers  # noqa: F401
+    from bot.service.commands import handlers  # noqa: F401

@@ -8,4 +8,4 @@ import importlib
 MODULES = ("policy", "closures", "wording", "invites", "clients", "work", "reports", "data", "help")
 
 for _name in MODULES:
-    importlib.import_module(f"bot.commands.{_name}")
+    importlib.import_module(f"bot.service.commands.{_name}")

@@ -1,0 +1,1 @@
+"""Durable delivery: the outbox, its pacing and the worker that sends it."""

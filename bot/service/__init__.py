@@ -1,0 +1,1 @@
+"""Application services: what the bot does with a message, a command or a timer."""
