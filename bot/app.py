@@ -19,9 +19,10 @@ from bot.delivery.worker import OutboxWorker
 from bot.service.dispatch import Dispatcher
 from bot.service.privacy import HASH_KEY
 from bot.service.schedule import Scheduler, ensure_timers
-from bot.store.db import make_engine, transaction
+from bot.store.db import make_engine
 from bot.store.migrate import alembic_config, upgrade
 from bot.store.policy import sync_coaches
+from bot.store.unit import unit_of_work
 from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,9 @@ def build_app(
 def prepare_database(settings: Settings, engine: Engine, clock: Clock) -> None:
     """Bring the schema up to date and load the configured coaches and their timers."""
     upgrade(settings.database.url)
-    with transaction(engine) as session:
-        sync_coaches(session, settings.coaches, clock.now())
-        ensure_timers(session, clock.now())
+    with unit_of_work(engine) as uow:
+        sync_coaches(uow, settings.coaches, clock.now())
+        ensure_timers(uow, clock.now())
 
 
 class SchemaMismatch(RuntimeError):

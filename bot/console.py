@@ -18,8 +18,8 @@ from bot.clock import ManualClock, OffsetClock
 from bot.console_time import TIME_FORMS, parse_move
 from bot.messages import Attachment, Inbound
 from bot.service.schedule import ensure_timers
-from bot.store.db import transaction
 from bot.store.models import Coach, Identity, Outbox
+from bot.store.unit import unit_of_work
 from bot.transports.console import PLATFORM, ConsoleTransport
 
 HELP = """Type lines as `name: text`, e.g.
@@ -54,8 +54,8 @@ class Console:
 
     def link_coaches(self) -> None:
         """Give every coach a console identity named by their key; continue message numbers."""
-        with transaction(self.app.engine) as session:
-            ids = session.exec(
+        with unit_of_work(self.app.engine) as uow:
+            ids = uow.exec(
                 select(Outbox.platform_message_id).where(
                     Outbox.platform == PLATFORM, col(Outbox.platform_message_id).is_not(None)
                 )
@@ -63,14 +63,14 @@ class Console:
             self.transport.continue_after(
                 max((int(i) for i in ids if i and i.isdigit()), default=0)
             )
-            for coach in session.exec(select(Coach)).all():
-                exists = session.exec(
+            for coach in uow.exec(select(Coach)).all():
+                exists = uow.exec(
                     select(Identity).where(
                         Identity.platform == PLATFORM, Identity.user_id == coach.key
                     )
                 ).first()
                 if exists is None:
-                    session.add(
+                    uow.add(
                         Identity(
                             platform=PLATFORM,
                             user_id=coach.key,
@@ -127,8 +127,8 @@ class Console:
     async def settle(self) -> None:
         """Fire due timers and deliver everything waiting, until nothing is left."""
         for _ in range(20):
-            with transaction(self.app.engine) as session:
-                ensure_timers(session, self.clock.now())
+            with unit_of_work(self.app.engine) as uow:
+                ensure_timers(uow, self.clock.now())
             fired = self.app.scheduler.run_due()
             sent = await self.app.outbox.deliver_due()
             if not fired and not sent:
@@ -165,8 +165,8 @@ class Console:
 
     def zone(self) -> str:
         """The first coach's time zone, for reading typed times."""
-        with transaction(self.app.engine) as session:
-            coach = session.exec(select(Coach)).first()
+        with unit_of_work(self.app.engine) as uow:
+            coach = uow.exec(select(Coach)).first()
         return str(coach.policy.get("timezone") or "UTC") if coach else "UTC"
 
     async def play(self, lines: Iterable[str]) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.delivery.record import Statements
-from bot.store.db import transaction
+from bot.store.unit import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,14 @@ def _renew(
 ) -> set[int]:
     """Move the leases in `renewal` (old lease -> row ids) to `until`; the ids still ours."""
     kept: set[int] = set()
-    with transaction(engine) as session:
+    with unit_of_work(engine) as uow:
         for old, ids in renewal.items():
             params = {"old": old, "lease": until}
             if sql.lease_returns_ids:
-                kept.update(session.scalars(sql.renew, {"ids": ids, **params}))
+                kept.update(uow.scalars(sql.renew, {"ids": ids, **params}))
                 continue
             for i in ids:
-                if session.execute(sql.renew, {"ids": [i], **params}).rowcount:  # type: ignore[attr-defined]
+                if uow.execute(sql.renew, {"ids": [i], **params}).rowcount:  # type: ignore[attr-defined]
                     kept.add(i)
     if len(kept) < sum(len(ids) for ids in renewal.values()):
         log.warning("outbox: a send outlasted its lease and was taken over; it may go twice")

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import object_session
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
 from bot.store.models import Document, Outbox
+from bot.store.unit import UnitOfWork
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so far
@@ -39,7 +40,7 @@ class DocumentLike(Protocol):
 
 
 def enqueue(
-    session: Session,
+    uow: UnitOfWork,
     *,
     key: str,
     platform: str,
@@ -71,7 +72,7 @@ def enqueue(
     if not key or len(key) > 128:
         raise ValueError("an outbox key is 1 to 128 characters")
     if not fresh:
-        existing = session.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
+        existing = uow.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
         if existing is not None:
             return existing
     row = Outbox(
@@ -80,7 +81,7 @@ def enqueue(
         chat_id=str(chat_id),
         text=text,
         payload=_payload(choices, reply_to, copy_from, attachments, extra)
-        | _documents(session, documents, now)
+        | _documents(uow, documents, now)
         | ({URGENT: True} if urgent else {}),
         coach_id=coach_id,
         client_id=client_id,
@@ -88,7 +89,7 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
-    session.add(row)
+    uow.add(row)
     return row
 
 
@@ -150,9 +151,7 @@ def _payload(
     return payload
 
 
-def _documents(
-    session: Session, documents: Sequence[DocumentLike], now: datetime
-) -> dict[str, Any]:
+def _documents(uow: UnitOfWork, documents: Sequence[DocumentLike], now: datetime) -> dict[str, Any]:
     """Store the files and return the payload part naming them (empty when there are none)."""
     rows = [
         Document(filename=d.filename, mime_type=d.mime_type, content=d.content, created_at=now)
@@ -160,12 +159,12 @@ def _documents(
     ]
     if not rows:
         return {}
-    session.add_all(rows)
-    session.flush()
+    uow.add(*rows)
+    uow.flush()
     return {"documents": [row.id for row in rows]}
 
 
-def to_outgoing(row: Outbox, session: Session | None = None) -> Outgoing:
+def to_outgoing(row: Outbox, uow: UnitOfWork | None = None) -> Outgoing:
     """The message a row describes; raises Unsendable when the stored shape is wrong.
 
     Documents are read through `session`, or the session the row was loaded in.
@@ -192,7 +191,7 @@ def to_outgoing(row: Outbox, session: Session | None = None) -> Outgoing:
                 for a in _list(payload, "attachments")
             ),
             extra=extra,
-            documents=_load_documents(row, session),
+            documents=_load_documents(row, uow),
         )
     except Unsendable:
         raise
@@ -200,14 +199,14 @@ def to_outgoing(row: Outbox, session: Session | None = None) -> Outgoing:
         raise Unsendable(f"corrupt payload ({type(exc).__name__})") from None
 
 
-def _load_documents(row: Outbox, session: Session | None) -> tuple[OutgoingDocument, ...]:
+def _load_documents(row: Outbox, uow: UnitOfWork | None) -> tuple[OutgoingDocument, ...]:
     """The files a row's payload names, in order; Unsendable if one is gone."""
     ids = _list(row.payload, "documents")
     if not ids:
         return ()
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise TypeError("documents")
-    reader = session if session is not None else object_session(row)
+    reader = uow if uow is not None else object_session(row)
     if reader is None:
         raise Unsendable("documents need a database session")
     found = {d.id: d for d in reader.scalars(select(Document).where(col(Document.id).in_(ids)))}

@@ -35,11 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.delivery.outbox import PENDING, SENT, URGENT
-from bot.store.db import is_postgres, transaction
+from bot.store.db import is_postgres
 from bot.store.models import Outbox
+from bot.store.unit import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,9 @@ class Statements:
         )
 
 
-def finish(session: Session, row_id: int | None, held: ColumnElement[bool], **changes: Any) -> int:
+def finish(uow: UnitOfWork, row_id: int | None, held: ColumnElement[bool], **changes: Any) -> int:
     """Apply `changes` to a pending row that `held` says is still ours; 1 if it was."""
-    result = session.execute(
+    result = uow.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == row_id, OUTBOX.c.status == PENDING, held)
         .values(claimed_until=None, **changes)
@@ -184,16 +185,16 @@ def record(engine: Engine, outcomes: Sequence[Outcome]) -> None:
     if not outcomes:
         return
     try:
-        with transaction(engine) as session:
-            _write(session, outcomes)
+        with unit_of_work(engine) as uow:
+            _write(uow, outcomes)
         return
     except Exception as exc:
         log.warning("outbox: recording %d results failed (%s)", len(outcomes), type(exc).__name__)
     first: Exception | None = None
     for outcome in outcomes:
         try:
-            with transaction(engine) as session:
-                _write(session, [outcome])
+            with unit_of_work(engine) as uow:
+                _write(uow, [outcome])
         except Exception as exc:
             log.warning(
                 "outbox row %s: result not recorded (%s)", outcome.row_id, type(exc).__name__
@@ -203,18 +204,18 @@ def record(engine: Engine, outcomes: Sequence[Outcome]) -> None:
         raise first
 
 
-def _write(session: Session, outcomes: Sequence[Outcome]) -> None:
+def _write(uow: UnitOfWork, outcomes: Sequence[Outcome]) -> None:
     sent = [
         {"row_id": o.row_id, "sent_at": o.at, "platform_id": o.message_id[:64]}
         for o in outcomes
         if isinstance(o, Sent)
     ]
     if sent:
-        session.execute(_MARK_SENT, sent)
+        uow.execute(_MARK_SENT, sent)
     for outcome in outcomes:
         if isinstance(outcome, Errored):
             held = OUTBOX.c.claimed_until == outcome.lease
-            finish(session, outcome.row_id, held, **outcome.changes)
+            finish(uow, outcome.row_id, held, **outcome.changes)
 
 
 class Recorder:

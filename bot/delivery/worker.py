@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.delivery.lease import Leases, keep_leases
@@ -50,8 +49,8 @@ from bot.delivery.record import (
     unclaimed,
 )
 from bot.messages import RESUMED, Outgoing
-from bot.store.db import transaction
 from bot.store.models import Outbox
+from bot.store.unit import UnitOfWork, unit_of_work
 from bot.transports.base import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
@@ -231,8 +230,8 @@ class OutboxWorker:
 
     def next_due(self) -> datetime | None:
         """When the next row this worker could claim falls due; None when there is none."""
-        with Session(self._engine) as session:
-            due: datetime | None = session.execute(
+        with unit_of_work(self._engine) as uow:
+            due: datetime | None = uow.execute(
                 self._sql.next_due, {"now": self._clock.now()}
             ).scalar_one()
             return due
@@ -240,11 +239,11 @@ class OutboxWorker:
     def _claim(self, limit: int, urgent_only: bool = False) -> _Pass:
         """Lease the due heads of chats that the rate limits let go now; fail unsendable rows."""
         due = self._sql.due_urgent if urgent_only else self._sql.due
-        with self._claiming, transaction(self._engine) as session:
+        with self._claiming, unit_of_work(self._engine) as uow:
             now = self._clock.now()
             while self._holds:
                 self._limiter.hold(*self._holds.popleft())
-            rows = list(session.scalars(due, {"now": now, "limit": limit}).all())
+            rows = list(uow.scalars(due, {"now": now, "limit": limit}).all())
             done = _Pass(seen=len(rows))
             admitted: list[tuple[Outbox, Outgoing]] = []
             deferred: list[dict[str, Any]] = []
@@ -254,7 +253,7 @@ class OutboxWorker:
                 except Unsendable as exc:
                     log.warning("outbox row %s failed: %s", row.id, exc)
                     held = unclaimed(now)
-                    done.failed += finish(session, row.id, held, status=FAILED, last_error=str(exc))
+                    done.failed += finish(uow, row.id, held, status=FAILED, last_error=str(exc))
                     continue
                 if row.claimed_until is not None:  # its lease ran out before a result was kept
                     log.warning("outbox row %s: taken over mid-send, sending again", row.id)
@@ -266,8 +265,8 @@ class OutboxWorker:
                     self._limiter.take(row.platform, row.chat_id, now)
                     admitted.append((row, message))
             if deferred:
-                session.execute(self._sql.defer, deferred)
-            done.claims = self._take_leases(session, admitted, now)
+                uow.execute(self._sql.defer, deferred)
+            done.claims = self._take_leases(uow, admitted, now)
             return done
 
     def _admit(self, row: Outbox, now: datetime) -> tuple[Outgoing, datetime]:
@@ -281,7 +280,7 @@ class OutboxWorker:
         return message, slot
 
     def _take_leases(
-        self, session: Session, admitted: list[tuple[Outbox, Outgoing]], now: datetime
+        self, uow: UnitOfWork, admitted: list[tuple[Outbox, Outgoing]], now: datetime
     ) -> list[_Claim]:
         """Lease the admitted rows in one statement; the claims for those still unclaimed."""
         if not admitted:
@@ -290,12 +289,12 @@ class OutboxWorker:
         ids = [row.id for row, _ in admitted]
         params = {"now": now, "lease": lease}
         if self._sql.lease_returns_ids:
-            taken = set(session.scalars(self._sql.lease, {"ids": ids, **params}))
+            taken = set(uow.scalars(self._sql.lease, {"ids": ids, **params}))
         else:
             taken = {
                 i
                 for i in ids
-                if session.execute(self._sql.lease, {"ids": [i], **params}).rowcount  # type: ignore[attr-defined]
+                if uow.execute(self._sql.lease, {"ids": [i], **params}).rowcount  # type: ignore[attr-defined]
             }
         # a row another worker got first was still counted by the limiter: paced a bit early
         return [

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from bot.delivery import outbox
 from bot.messages import Attachment, Choice, Inbound
 from bot.service import coach_texts, schedule, undecided
 from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.policy import contract_for
-from bot.store.queries import client_chat, coach_chat
+from bot.store.unit import UnitOfWork
 from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
 from rules.decide import (
     DELIVERED,
@@ -58,13 +58,11 @@ def truncate(text: str) -> tuple[str, bool]:
     return f"{kept}\n[… truncated: {len(raw) // 1024} kB sent, the first 16 kB kept]", True
 
 
-def client_state(
-    session: Session, contract: Contract, client: Client, now: datetime
-) -> ClientState:
+def client_state(uow: UnitOfWork, contract: Contract, client: Client, now: datetime) -> ClientState:
     """Quota used this week and the last out-of-office notice, from the client's history."""
     used = 0
     if contract.policy.weekly_quota > 0:  # no quota, nothing to count
-        used = session.exec(
+        used = uow.exec(
             select(func.count(col(Message.id))).where(
                 Message.client_id == client.id,
                 col(Message.decision).in_(list(DELIVERED)),
@@ -87,7 +85,7 @@ def attachments_json(incoming: Incoming) -> list[dict[str, object]]:
 class _Job:
     """One message being decided: everything the steps share, read from the database once."""
 
-    session: Session
+    uow: UnitOfWork
     message: Message
     client: Client
     coach: Coach
@@ -98,7 +96,7 @@ class _Job:
 
 
 def receive(
-    session: Session,
+    uow: UnitOfWork,
     *,
     client: Client,
     coach: Coach,
@@ -124,11 +122,11 @@ def receive(
         received_at=min(inbound.received_at, now),
     )
     job = _Job(
-        session,
+        uow,
         message,
         client,
         coach,
-        contract_for(session, client),
+        contract_for(uow, client),
         message.received_at,
         (inbound.platform, inbound.chat_id),
     )
@@ -142,7 +140,7 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
     `for_session`: the client chose to keep it for their next session.
     """
     message = job.message
-    state = client_state(job.session, job.contract, job.client, job.now)
+    state = client_state(job.uow, job.contract, job.client, job.now)
     asked = ClientMessage(message.text, kind, len(message.attachments), for_session=for_session)
     decision = decide(job.contract, asked, job.now, state)
     message.decision = decision.action
@@ -154,8 +152,8 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
             message.session_at = session_at
         case Queue(release_at=release_at):
             message.release_at = release_at
-    job.session.add(message)  # a new message is inserted once, already decided
-    job.session.flush()  # the message id names everything below
+    job.uow.add(message)  # a new message is inserted once, already decided
+    job.uow.flush()  # the message id names everything below
     match decision:
         case Urgent():
             _to_coach(job, decision)
@@ -168,7 +166,7 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
         case AskKind() if prompt_covering(job) is not None:
             return decision  # the open prompt of this burst labels it too: no prompt, no timer
         case AskKind():
-            undecided.plan(job.session, message=message, now=job.now)
+            undecided.plan(job.uow, message=message, now=job.now)
     _to_client(job, decision)
     return decision
 
@@ -180,21 +178,21 @@ def _promise(job: _Job, reply_by: datetime) -> None:
         client_id=job.client.id or 0,
         reply_by=reply_by,
     )
-    job.session.add(promise)
-    job.session.flush()
-    schedule.plan_reminder(job.session, promise=promise, calendar=job.contract.calendar)
+    job.uow.add(promise)
+    job.uow.flush()
+    schedule.plan_reminder(job.uow, promise=promise, calendar=job.contract.calendar)
 
 
 def _queue(job: _Job, decision: Queue) -> None:
     schedule.plan_release(
-        job.session,
+        job.uow,
         coach_id=job.coach.id or 0,
         client_id=job.client.id or 0,
         release_at=decision.release_at,
     )
     if not decision.brief:
         job.client.out_of_office_sent_for = decision.release_at
-        job.session.add(job.client)
+        job.uow.add(job.client)
 
 
 def prompt_covering(job: _Job) -> Message | None:
@@ -203,7 +201,7 @@ def prompt_covering(job: _Job) -> Message | None:
     A client typing a burst of plain messages is asked once: the buttons under the first one
     label every message of the burst (see `burst`), rather than a prompt under each.
     """
-    row = job.session.exec(
+    row = job.uow.exec(
         select(Outbox)
         .join(Message, col(Message.id) == Outbox.message_id)
         .where(Outbox.client_id == job.client.id, col(Outbox.idempotency_key).like("msg:%:ack:ask"))
@@ -211,17 +209,17 @@ def prompt_covering(job: _Job) -> Message | None:
         .where(Message.decision == Outcome.ASK, col(Message.id) != job.message.id)
         .order_by(col(Outbox.id).desc())
     ).first()
-    return job.session.get(Message, row.message_id) if row is not None else None
+    return job.uow.get(Message, row.message_id) if row is not None else None
 
 
-def burst(session: Session, first: Message) -> list[Message]:
+def burst(uow: UnitOfWork, first: Message) -> list[Message]:
     """The unlabelled messages the kind buttons under `first` also label, oldest first.
 
     They are the client's messages still waiting for a kind that arrived within a minute of
     `first` (none of them was given buttons of its own: `prompt_covering`).
     """
     return list(
-        session.exec(
+        uow.exec(
             select(Message)
             .where(Message.client_id == first.client_id, Message.decision == Outcome.ASK)
             .where(col(Message.id) != first.id, col(Message.received_at) >= first.received_at)
@@ -233,7 +231,7 @@ def burst(session: Session, first: Message) -> list[Message]:
 
 def _said_lately(job: _Job, action: str) -> bool:
     """True when this client was given the `action` answer less than a minute ago."""
-    row = job.session.exec(
+    row = job.uow.exec(
         select(Outbox.id)
         .where(Outbox.client_id == job.client.id)
         .where(col(Outbox.idempotency_key).like(f"msg:%:ack:{action}"))
@@ -255,8 +253,8 @@ def _to_client(job: _Job, decision: Decision) -> None:
     folds = not isinstance(decision, Urgent | AskKind)  # a burst's prompt: `prompt_covering`
     if folds and _said_lately(job, decision.action):
         return
-    chat = job.client_chat or client_chat(
-        job.session, job.client.id or 0, prefer=job.message.platform
+    chat = job.client_chat or job.uow.identities.client_chat(
+        job.client.id or 0, prefer=job.message.platform
     )
     if chat is None:
         return
@@ -270,7 +268,7 @@ def _to_client(job: _Job, decision: Decision) -> None:
     if job.late:
         text = f"{undecided.why_line(decision.kind, decision.action)} {text}"
     outbox.enqueue(
-        job.session,
+        job.uow,
         key=f"msg:{job.message.id}:ack:{decision.action}",
         platform=chat[0],
         chat_id=chat[1],
@@ -290,7 +288,7 @@ def _bundle_due(job: _Job) -> datetime | None:
 
     None when nothing went to the coach for this client in the last `FORWARD_WINDOW`.
     """
-    last = job.session.exec(
+    last = job.uow.exec(
         select(Outbox.created_at)
         .where(Outbox.client_id == job.client.id, Outbox.coach_id == job.coach.id)
         .where(
@@ -311,7 +309,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
     reply answers everything in it. A crisis always goes alone and at once.
     """
     message = job.message
-    chat = coach_chat(job.session, job.coach.id or 0, prefer=message.platform)
+    chat = job.uow.identities.coach_chat(job.coach.id or 0, prefer=message.platform)
     if chat is None:
         return
     due = _bundle_due(job) if decision.action != Outcome.URGENT else None
@@ -319,7 +317,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
 
         _put_timer(
-            job.session,
+            job.uow,
             key=f"{BUNDLE}:{job.client.id}:{due.astimezone(UTC).isoformat(timespec='seconds')}",
             kind=BUNDLE,
             due_at=due,
@@ -339,7 +337,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
     )
     message.delivered_at = job.now
     outbox.enqueue(
-        job.session,
+        job.uow,
         key=f"msg:{message.id}:fwd",
         platform=chat[0],
         chat_id=chat[1],
@@ -373,20 +371,20 @@ def parse_choice(data: str) -> tuple[int, Kind | None] | None:
 
 
 def answer_choice(
-    session: Session, *, client: Client, coach: Coach, data: str, now: datetime
+    uow: UnitOfWork, *, client: Client, coach: Coach, data: str, now: datetime
 ) -> str | None:
     """Apply a pressed kind button; return a line for the client when nothing new happens."""
     parsed = parse_choice(data)
-    message = session.get(Message, parsed[0]) if parsed else None
+    message = uow.get(Message, parsed[0]) if parsed else None
     if parsed is None or message is None or message.client_id != client.id:
         return "That button no longer belongs to a message of yours."
     if message.decision != Outcome.ASK:
         return "Already sorted — that message was handled when you first chose."
     # The coach learns of the message only once its kind is known, so promises count from now.
-    contract = contract_for(session, client)
-    others = burst(session, message)
+    contract = contract_for(uow, client)
+    others = burst(uow, message)
     for each in (message, *others):
-        job = _Job(session, each, client, coach, contract, now, None)
+        job = _Job(uow, each, client, coach, contract, now, None)
         apply_decision(job, parsed[1], for_session=parsed[1] is None)
     if others:
         count = len(others)
@@ -396,7 +394,7 @@ def answer_choice(
 
 
 def decide_late(
-    session: Session,
+    uow: UnitOfWork,
     *,
     message: Message,
     client: Client,
@@ -410,9 +408,9 @@ def decide_late(
     The messages its buttons also covered (`burst`) are decided with it, each with its own
     default kind; the client hears each different outcome once (`_to_client`).
     """
-    contract = contract_for(session, client)
-    others = burst(session, message)
-    job = _Job(session, message, client, coach, contract, now, None, late=True)
+    contract = contract_for(uow, client)
+    others = burst(uow, message)
+    job = _Job(uow, message, client, coach, contract, now, None, late=True)
     decision = apply_decision(job, kind, for_session=for_session)
     for each in others:
         asked = decide(contract, ClientMessage(each.text, None, len(each.attachments)), now)
@@ -421,6 +419,6 @@ def decide_late(
             if isinstance(asked, AskKind)
             else (asked.kind, False)
         )
-        job = _Job(session, each, client, coach, contract, now, None, late=True)
+        job = _Job(uow, each, client, coach, contract, now, None, late=True)
         apply_decision(job, each_kind, for_session=each_session)
     return decision

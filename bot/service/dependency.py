@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.store.models import Client, Message
 from bot.store.policy import client_overrides
+from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from rules.contract import QUOTA_KINDS, Policy
 from rules.decide import DELIVERED
@@ -23,12 +24,12 @@ Row = tuple[int, str | None, str, datetime]  # client id, kind, decision, receiv
 
 
 def dependency_signals(
-    session: Session, policy: Policy, clients: Sequence[Client], as_of: datetime
+    uow: UnitOfWork, policy: Policy, clients: Sequence[Client], as_of: datetime
 ) -> list[str]:
     """One line per client showing a dependency signal as of `as_of`, by name."""
     since = as_of - RECENT * (1 + BEFORE_WEEKS)
     ids = [c.id for c in clients if c.id is not None]
-    rows = session.exec(
+    rows = uow.exec(
         select(Message.client_id, Message.kind, Message.decision, Message.received_at)
         .where(col(Message.client_id).in_(ids))
         .where(col(Message.received_at) >= since, col(Message.received_at) < as_of)

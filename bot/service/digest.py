@@ -14,12 +14,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row, Text, type_coerce, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import col, func, or_, select
 
 from bot.service.coach_texts import KIND_LABELS
 from bot.service.local_times import LocalTimes
 from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
-from bot.store.policy import coach_closures, policy_from_coach
+from bot.store.policy import policy_from_coach
+from bot.store.unit import UnitOfWork
 from rules.contract import Policy
 from rules.decide import Outcome
 from rules.templates import format_local
@@ -56,9 +57,9 @@ class Shown(Protocol):
     def purged(self) -> bool: ...
 
 
-def coach_policy(session: Session, coach: Coach) -> Policy:
+def coach_policy(uow: UnitOfWork, coach: Coach) -> Policy:
     """The coach's effective policy, closures included."""
-    return policy_from_coach(coach, coach_closures(session, coach.id or 0))
+    return policy_from_coach(coach, uow.coaches.closures(coach.id or 0))
 
 
 @dataclass(frozen=True)
@@ -202,37 +203,37 @@ def _attachments(raw: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]
     return decoded if isinstance(decoded, list) else []
 
 
-def build_digest(session: Session, coach: Coach, now: datetime) -> Digest | None:
+def build_digest(uow: UnitOfWork, coach: Coach, now: datetime) -> Digest | None:
     """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
-    promised = _waiting(session, coach, now)
-    urgent = _urgent_unanswered(session, coach, now)
-    news = _news(session, coach, now)
+    promised = _waiting(uow, coach, now)
+    urgent = _urgent_unanswered(uow, coach, now)
+    news = _news(uow, coach, now)
     updates = [row for row in news if not row[_FORMER]]
     former = [row for row in news if row[_FORMER]]
-    failed = _failed(session, coach)
+    failed = _failed(uow, coach)
     content = Digest(
         coach=coach.name,
-        zone=coach_policy(session, coach).timezone,
+        zone=coach_policy(uow, coach).timezone,
         at=now,
         overdue=_urgent_first(w for w in promised if w.reply_by < now),
         waiting=(*urgent, *_urgent_first(w for w in promised if w.reply_by >= now)),
         updates=_group(updates),
         former=_group(former),
-        parked=_parked(session, coach, now),
+        parked=_parked(uow, coach, now),
         failed=tuple(item for item, _ in failed),
     )
     if content.is_empty():
         return None
     shown = [row[0] for row in news]
     for start in range(0, len(shown), MARK_CHUNK):
-        session.execute(
+        uow.execute(
             update(Message)
             .where(col(Message.id).in_(shown[start : start + MARK_CHUNK]))
             .values(digested_at=now)
         )
     for _, row in failed:
         row.reported_at = now
-        session.add(row)
+        uow.add(row)
     return content
 
 
@@ -242,10 +243,10 @@ def _urgent_first(items: Iterable[Waiting]) -> tuple[Waiting, ...]:
     return tuple(w for w in ordered if w.urgent) + tuple(w for w in ordered if not w.urgent)
 
 
-def _urgent_unanswered(session: Session, coach: Coach, now: datetime) -> tuple[Waiting, ...]:
+def _urgent_unanswered(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[Waiting, ...]:
     """Urgent messages (no reply promise) the coach has not replied to since, oldest first."""
     promised = select(Promise.message_id)
-    rows = session.exec(
+    rows = uow.exec(
         select(Message, Client)
         .join(Client, col(Client.id) == Message.client_id)
         .where(Message.coach_id == coach.id, Message.decision == Outcome.URGENT)
@@ -254,7 +255,7 @@ def _urgent_unanswered(session: Session, coach: Coach, now: datetime) -> tuple[W
     ).all()
     if not rows:
         return ()
-    replies = session.exec(
+    replies = uow.exec(
         select(Outbox.client_id, func.max(Outbox.created_at))
         .where(col(Outbox.client_id).in_({client.id for _, client in rows}))
         .where(col(Outbox.idempotency_key).like("%:relay"))
@@ -268,8 +269,8 @@ def _urgent_unanswered(session: Session, coach: Coach, now: datetime) -> tuple[W
     )
 
 
-def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
-    rows = session.exec(
+def _waiting(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Waiting]:
+    rows = uow.exec(
         select(Promise, Message, Client)
         .join(Message, col(Message.id) == Promise.message_id)
         .join(Client, col(Client.id) == Promise.client_id)
@@ -290,10 +291,10 @@ def _waiting(session: Session, coach: Coach, now: datetime) -> list[Waiting]:
     ]
 
 
-def _news(session: Session, coach: Coach, now: datetime) -> list[Row[Any]]:
+def _news(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Row[Any]]:
     """Undigested updates, and former clients' news (FYI or not), in one pass over the rows."""
     # a former client's question gets the alumni answer and is kept: the coach sees it here
-    rows = session.execute(
+    rows = uow.execute(
         sa_select(*_NEWS_COLUMNS)
         .join(Client, col(Client.id) == Message.client_id)
         .where(col(Message.coach_id) == coach.id, col(Message.digested_at).is_(None))
@@ -322,8 +323,8 @@ def _group(rows: Iterable[Row[Any]]) -> tuple[ClientNews, ...]:
     return tuple(ClientNews(name, tuple(entries)) for name, entries in groups.values())
 
 
-def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
-    rows = session.exec(
+def _parked(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
+    rows = uow.exec(
         select(Message, Client)
         .join(Client, col(Client.id) == Message.client_id)
         .where(Message.coach_id == coach.id, Message.decision == Outcome.PARK)
@@ -340,9 +341,9 @@ def _parked(session: Session, coach: Coach, now: datetime) -> tuple[SessionParke
     return tuple(groups.values())
 
 
-def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox]]:
+def _failed(uow: UnitOfWork, coach: Coach) -> list[tuple[FailedDelivery, Outbox]]:
     theirs = select(Client.id).where(Client.coach_id == coach.id)
-    rows = session.exec(
+    rows = uow.exec(
         select(Outbox)
         .where(Outbox.status == "failed", col(Outbox.reported_at).is_(None))
         .where(or_(Outbox.coach_id == coach.id, col(Outbox.client_id).in_(theirs)))
@@ -351,9 +352,9 @@ def _failed(session: Session, coach: Coach) -> list[tuple[FailedDelivery, Outbox
     if not rows:  # the usual case: one query, nothing else read
         return []
     clients = select(Client.id, Client.name).where(Client.coach_id == coach.id)
-    names = dict(session.exec(clients).all())
+    names = dict(uow.exec(clients).all())
     chats = select(Identity.platform, Identity.chat_id).where(Identity.coach_id == coach.id)
-    own_chats = set(session.exec(chats).all())
+    own_chats = set(uow.exec(chats).all())
     found = []
     for row in rows:
         name = names.get(row.client_id)

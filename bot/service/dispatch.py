@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.delivery import outbox
@@ -27,8 +27,8 @@ from bot.service import client_flow
 from bot.service.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
 from bot.service.commands.registry import Actor, Context, Reply, Role, split_command
 from bot.service.relay import forward_for, relay_reply
-from bot.store.db import transaction
 from bot.store.models import Client, Coach, Identity, ProcessedEvent
+from bot.store.unit import UnitOfWork, unit_of_work
 from rules.classify import kind_for_command
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,8 @@ class Dispatcher:
         """Handle one inbound message exactly once; raises if the database is unreachable."""
         inbound = _without_nul(inbound)
         try:
-            with transaction(self.engine) as session:
-                handled = self._handle(session, inbound)
+            with unit_of_work(self.engine) as uow:
+                handled = self._handle(uow, inbound)
         except _AlreadyHandled:
             return Handled("duplicate")
         if handled.outcome != "duplicate" and (handled.outcome != "stranger" or not handled.direct):
@@ -95,18 +95,18 @@ class Dispatcher:
         """
         cleaned = [_without_nul(inbound) for inbound in inbounds]
         try:
-            with transaction(self.engine) as session:
-                results = self._handle_all(session, cleaned)
+            with unit_of_work(self.engine) as uow:
+                results = self._handle_all(uow, cleaned)
         except Exception:
             return self._one_by_one(cleaned)
         if any(r.outcome != "duplicate" and not r.direct for r in results):
             self.on_commit()
         return results
 
-    def _handle_all(self, session: Session, inbounds: Sequence[Inbound]) -> list[Handled]:
+    def _handle_all(self, uow: UnitOfWork, inbounds: Sequence[Inbound]) -> list[Handled]:
         keys = {(i.platform, i.event_id) for i in inbounds}
         done = set(
-            session.exec(
+            uow.exec(
                 select(ProcessedEvent.platform, ProcessedEvent.event_id).where(
                     tuple_(col(ProcessedEvent.platform), col(ProcessedEvent.event_id)).in_(keys)
                 )
@@ -118,7 +118,7 @@ class Dispatcher:
             if key in done:
                 results.append(Handled("duplicate"))
                 continue
-            results.append(self._handle(session, inbound))
+            results.append(self._handle(uow, inbound))
             done.add(key)
         return results
 
@@ -133,32 +133,30 @@ class Dispatcher:
                 return results
         return results
 
-    def _handle(self, session: Session, inbound: Inbound) -> Handled:
-        actor = identify(session, inbound)
+    def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Handled:
+        actor = identify(uow, inbound)
         if actor.role is Role.STRANGER:
-            return self._stranger(session, inbound, actor)
+            return self._stranger(uow, inbound, actor)
         # Recording the event first makes a redelivery fail here, before any work is done.
-        session.add(
-            ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
-        )
+        uow.add(ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now))
         try:
-            session.flush()
+            uow.flush()
         except IntegrityError as error:
             raise _AlreadyHandled from error
         if not inbound.private:
-            return self._answer(session, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
+            return self._answer(uow, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
         if actor.role is Role.COACH:
-            return self._coach(session, inbound, actor)
-        return self._client(session, inbound, actor)
+            return self._coach(uow, inbound, actor)
+        return self._client(uow, inbound, actor)
 
     @property
     def now(self) -> datetime:
         """The injected clock's time."""
         return self.clock.now()
 
-    def _context(self, session: Session, inbound: Inbound, actor: Actor) -> Context:
+    def _context(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Context:
         return Context(
-            session=session,
+            uow=uow,
             now=self.now,
             actor=actor,
             inbound=inbound,
@@ -166,22 +164,20 @@ class Dispatcher:
             services=dict(self.services),
         )
 
-    def _stranger(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+    def _stranger(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if not inbound.private:
-            return self._tell_stranger(session, inbound, NOT_PRIVATE_LINE)
+            return self._tell_stranger(uow, inbound, NOT_PRIVATE_LINE)
         if parsed is None or parsed[0] not in STRANGER_COMMANDS or not is_command(parsed[0]):
-            return self._tell_stranger(session, inbound, STRANGER_LINE)
-        reply = run_command(self._context(session, inbound, actor), *parsed)
-        if identify(session, inbound).role is not Role.CLIENT:
+            return self._tell_stranger(uow, inbound, STRANGER_LINE)
+        reply = run_command(self._context(uow, inbound, actor), *parsed)
+        if identify(uow, inbound).role is not Role.CLIENT:
             return Handled("stranger", (reply,))
         # They are a client now: their welcome is as durable as any other answer.
-        session.add(
-            ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now)
-        )
-        return self._answer(session, inbound, reply, "joined")
+        uow.add(ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now))
+        return self._answer(uow, inbound, reply, "joined")
 
-    def _tell_stranger(self, session: Session, inbound: Inbound, line: str) -> Handled:
+    def _tell_stranger(self, uow: UnitOfWork, inbound: Inbound, line: str) -> Handled:
         """Queue `line` to a stranger's chat once per `STRANGER_WINDOW`, however much they send.
 
         Nothing they wrote is stored; the row holds only our own line and their chat.
@@ -190,7 +186,7 @@ class Dispatcher:
         window = STRANGER_WINDOW.total_seconds()
         start = datetime.fromtimestamp(now.timestamp() // window * window, UTC)
         outbox.enqueue(
-            session,
+            uow,
             key=f"stranger:{inbound.platform}:{inbound.chat_id}:{start:%Y-%m-%dT%H:%MZ}",
             platform=inbound.platform,
             chat_id=inbound.chat_id,
@@ -199,26 +195,26 @@ class Dispatcher:
         )
         return Handled("stranger")
 
-    def _coach(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+    def _coach(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if parsed is not None:
-            reply = run_command(self._context(session, inbound, actor), *parsed)
-            return self._answer(session, inbound, reply, "command")
+            reply = run_command(self._context(uow, inbound, actor), *parsed)
+            return self._answer(uow, inbound, reply, "command")
         assert actor.coach is not None
         found = None
         if inbound.reply_to is not None:
             found = forward_for(
-                session,
+                uow,
                 coach_id=actor.coach.id or 0,
                 platform=inbound.platform,
                 chat_id=inbound.chat_id,
                 platform_message_id=inbound.reply_to,
             )
         if found is None:
-            return self._answer(session, inbound, Reply(COACH_PLAIN_LINE), "coach")
+            return self._answer(uow, inbound, Reply(COACH_PLAIN_LINE), "coach")
         client, answered = found  # the reply answers the messages it replies to, no others
         receipt = relay_reply(
-            session,
+            uow,
             coach=actor.coach,
             client=client,
             text=inbound.text,
@@ -232,16 +228,16 @@ class Dispatcher:
         extra = (
             {"react_to": inbound.source_message_id} if plain and inbound.source_message_id else None
         )
-        return self._answer(session, inbound, Reply(receipt), "relay", extra=extra)
+        return self._answer(uow, inbound, Reply(receipt), "relay", extra=extra)
 
-    def _client(self, session: Session, inbound: Inbound, actor: Actor) -> Handled:
+    def _client(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
         assert actor.client is not None and actor.coach is not None
         if inbound.choice is not None:
             line = client_flow.answer_choice(
-                session, client=actor.client, coach=actor.coach, data=inbound.choice, now=self.now
+                uow, client=actor.client, coach=actor.coach, data=inbound.choice, now=self.now
             )
             if line is not None:
-                return self._answer(session, inbound, Reply(line), "choice")
+                return self._answer(uow, inbound, Reply(line), "choice")
             return Handled("choice")
         parsed = split_command(inbound.text)
         kind = None
@@ -249,10 +245,10 @@ class Dispatcher:
         if parsed is not None and parsed[0] in KIND_COMMANDS:
             kind, text = kind_for_command(parsed[0]), parsed[1]
             if not text.strip() and not inbound.attachments:  # nothing to keep or pass on
-                return self._answer(session, inbound, Reply(EMPTY_KIND_LINES[parsed[0]]), "command")
+                return self._answer(uow, inbound, Reply(EMPTY_KIND_LINES[parsed[0]]), "command")
         elif parsed is not None:
-            reply = run_command(self._context(session, inbound, actor), *parsed)
-            return self._answer(session, inbound, reply, "command")
+            reply = run_command(self._context(uow, inbound, actor), *parsed)
+            return self._answer(uow, inbound, reply, "command")
         incoming = client_flow.Incoming(
             text=text,
             kind=kind,
@@ -261,7 +257,7 @@ class Dispatcher:
             source_message_id=inbound.source_message_id,
         )
         message = client_flow.receive(
-            session,
+            uow,
             client=actor.client,
             coach=actor.coach,
             inbound=inbound,
@@ -272,7 +268,7 @@ class Dispatcher:
 
     def _answer(
         self,
-        session: Session,
+        uow: UnitOfWork,
         inbound: Inbound,
         reply: Reply,
         outcome: str,
@@ -281,7 +277,7 @@ class Dispatcher:
     ) -> Handled:
         """Queue `reply` to the asker's chat in this transaction."""
         outbox.enqueue(
-            session,
+            uow,
             key=f"evt:{inbound.platform}:{inbound.event_id}:reply",
             platform=inbound.platform,
             chat_id=inbound.chat_id,
@@ -303,10 +299,10 @@ _WHO = (
 )
 
 
-def identify(session: Session, inbound: Inbound) -> Actor:
+def identify(uow: UnitOfWork, inbound: Inbound) -> Actor:
     """Coach, client or stranger, from the platform account that wrote (one query)."""
     params = {"platform": inbound.platform, "user": inbound.user_id}
-    row = session.exec(_WHO, params=params).first()
+    row = uow.exec(_WHO, params=params).first()
     if row is None or row[2] is None:
         return Actor(Role.STRANGER)
     identity, client, coach = row
@@ -316,7 +312,7 @@ def identify(session: Session, inbound: Inbound) -> Actor:
         return Actor(Role.STRANGER)
     if identity.chat_id != inbound.chat_id and inbound.private:
         identity.chat_id = inbound.chat_id  # they wrote from a new private chat: answer there
-        session.add(identity)
+        uow.add(identity)
     return Actor(Role.CLIENT, identity=identity, coach=coach, client=client)
 
 

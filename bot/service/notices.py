@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytz
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.delivery import outbox
 from bot.service import coach_texts, undecided
@@ -19,7 +19,7 @@ from bot.service.digest import build_digest, coach_policy, preview, render_text
 from bot.service.retention import retention
 from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
 from bot.store.policy import coach_setting
-from bot.store.queries import client_chat, coach_chat
+from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from rules.decide import Outcome
 from rules.templates import format_local
@@ -50,12 +50,12 @@ class Skip(Exception):
         self.reason = reason
 
 
-def run_timer(session: Session, timer: Timer, now: datetime) -> None:
+def run_timer(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Do what `timer` is for, in the caller's transaction."""
     handler = HANDLERS.get(timer.kind)
     if handler is None:
         raise Skip(f"unknown kind {timer.kind!r}")
-    handler(session, timer, now)
+    handler(uow, timer, now)
 
 
 def setting_or_off(coach: Coach, name: str) -> int | None:
@@ -79,31 +79,31 @@ def is_former(client: Client, zone: str, now: datetime) -> bool:
     return client.contract_end is not None and client.contract_end < today
 
 
-def _client(session: Session, client_id: int | None) -> Client:
-    client = session.get(Client, client_id) if client_id is not None else None
+def _client(uow: UnitOfWork, client_id: int | None) -> Client:
+    client = uow.get(Client, client_id) if client_id is not None else None
     if client is None:
         raise Skip("client gone")
     return client
 
 
-def _coach(session: Session, coach_id: int | None) -> Coach:
-    coach = session.get(Coach, coach_id) if coach_id is not None else None
+def _coach(uow: UnitOfWork, coach_id: int | None) -> Coach:
+    coach = uow.get(Coach, coach_id) if coach_id is not None else None
     if coach is None:
         raise Skip("coach gone")
     return coach
 
 
-def _coach_chat(session: Session, coach: Coach, prefer: str | None = None) -> tuple[str, str]:
-    chat = coach_chat(session, coach.id or 0, prefer=prefer)
+def _coach_chat(uow: UnitOfWork, coach: Coach, prefer: str | None = None) -> tuple[str, str]:
+    chat = uow.identities.coach_chat(coach.id or 0, prefer=prefer)
     if chat is None:
         raise Skip("coach has no chat")
     return chat
 
 
-def release(session: Session, timer: Timer, now: datetime) -> None:
+def release(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Deliver a client's queued messages to the coach as one message, in arrival order."""
-    client = _client(session, timer.client_id)
-    messages = session.exec(
+    client = _client(uow, timer.client_id)
+    messages = uow.exec(
         select(Message)
         .where(Message.client_id == client.id, Message.decision == Outcome.QUEUE)
         .where(col(Message.delivered_at).is_(None), col(Message.release_at) <= now)
@@ -111,26 +111,26 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
     ).all()
     if not messages:
         return
-    coach = _coach(session, client.coach_id)
-    calendar = coach_policy(session, coach).calendar
+    coach = _coach(uow, client.coach_id)
+    calendar = coach_policy(uow, coach).calendar
     if not works_on(calendar, now):  # a closure added after the release was planned
         from bot.service.schedule import plan_release  # schedule runs these handlers: import late
 
         opening = calendar.next_open(now)
-        plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
+        plan_release(uow, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
         for message in messages:
             message.release_at = opening
-            session.add(message)
+            uow.add(message)
         return
-    platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
+    platform, chat_id = _coach_chat(uow, coach, prefer=messages[-1].platform)
     text = coach_texts.released(
         client=client.name,
         items=[(m.received_at, m.kind, m.text, m.attachments) for m in messages],
-        reply_by=_first_reply_by(session, [m.id for m in messages if m.id is not None]),
-        zone=coach_policy(session, coach).timezone,
+        reply_by=_first_reply_by(uow, [m.id for m in messages if m.id is not None]),
+        zone=coach_policy(uow, coach).timezone,
     )
     outbox.enqueue(
-        session,
+        uow,
         key=f"release:{client.id}:m{messages[-1].id}",  # batches are disjoint: last ids differ
         platform=platform,
         chat_id=chat_id,
@@ -144,16 +144,16 @@ def release(session: Session, timer: Timer, now: datetime) -> None:
     )
     for message in messages:
         message.delivered_at = now
-        session.add(message)
+        uow.add(message)
 
 
-def bundle(session: Session, timer: Timer, now: datetime) -> None:
+def bundle(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Deliver the forwards a client sent in a burst after an earlier one, as one message.
 
     A closure added since they were forwarded makes them wait for her opening, as queued ones.
     """
-    client = _client(session, timer.client_id)
-    messages = session.exec(
+    client = _client(uow, timer.client_id)
+    messages = uow.exec(
         select(Message)
         .where(Message.client_id == client.id, Message.decision == Outcome.FORWARD)
         .where(col(Message.delivered_at).is_(None), col(Message.received_at) <= now)
@@ -161,26 +161,26 @@ def bundle(session: Session, timer: Timer, now: datetime) -> None:
     ).all()
     if not messages:
         return
-    coach = _coach(session, client.coach_id)
-    policy = coach_policy(session, coach)
+    coach = _coach(uow, client.coach_id)
+    policy = coach_policy(uow, coach)
     if not works_on(policy.calendar, now):
         from bot.service.schedule import plan_release  # schedule runs these handlers: import late
 
         opening = policy.calendar.next_open(now)
-        plan_release(session, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
+        plan_release(uow, coach_id=coach.id or 0, client_id=client.id or 0, release_at=opening)
         for message in messages:
             message.decision, message.release_at = Outcome.QUEUE, opening
-            session.add(message)
+            uow.add(message)
         return
-    platform, chat_id = _coach_chat(session, coach, prefer=messages[-1].platform)
+    platform, chat_id = _coach_chat(uow, coach, prefer=messages[-1].platform)
     text = coach_texts.bundled(
         client=client.name,
         items=[(m.received_at, m.kind, m.text, m.attachments) for m in messages],
-        reply_by=_first_reply_by(session, [m.id for m in messages if m.id is not None]),
+        reply_by=_first_reply_by(uow, [m.id for m in messages if m.id is not None]),
         zone=policy.timezone,
     )
     outbox.enqueue(
-        session,
+        uow,
         key=f"bundle:{client.id}:m{messages[-1].id}",  # bundles are disjoint: last ids differ
         platform=platform,
         chat_id=chat_id,
@@ -194,11 +194,11 @@ def bundle(session: Session, timer: Timer, now: datetime) -> None:
     )
     for message in messages:
         message.delivered_at = now
-        session.add(message)
+        uow.add(message)
 
 
-def _first_reply_by(session: Session, message_ids: Sequence[int]) -> datetime | None:
-    promises = session.exec(
+def _first_reply_by(uow: UnitOfWork, message_ids: Sequence[int]) -> datetime | None:
+    promises = uow.exec(
         select(Promise).where(
             col(Promise.message_id).in_(message_ids), col(Promise.replied_at).is_(None)
         )
@@ -216,27 +216,27 @@ def copy_pairs(messages: Sequence[Message]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def reminder(session: Session, timer: Timer, now: datetime) -> None:
+def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Remind the coach once of a client's messages still waiting for a reply.
 
     One reminder covers every open promise of the client due within `REMINDER_GROUP` of the
     timer's own (schedule.plan_reminder plans no timer for those): how many wait, by when,
     and the first line of the oldest.
     """
-    promise = session.get(Promise, timer.ref_id) if timer.ref_id is not None else None
+    promise = uow.get(Promise, timer.ref_id) if timer.ref_id is not None else None
     if promise is None:
         raise Skip("promise gone")
     if promise.reminded_at is not None:
         return
     if promise.reply_by <= now:  # after downtime: the digest lists it as overdue instead
         return
-    client = _client(session, promise.client_id)
-    coach = _coach(session, promise.coach_id)
-    policy = coach_policy(session, coach)
+    client = _client(uow, promise.client_id)
+    coach = _coach(uow, promise.coach_id)
+    policy = coach_policy(uow, coach)
     if not policy.calendar.is_open(now):  # her hours changed since it was planned: wait for them
-        _remind_at_opening(session, timer, policy.calendar.next_open(now), promise.reply_by)
+        _remind_at_opening(uow, timer, policy.calendar.next_open(now), promise.reply_by)
         return
-    waiting = session.exec(
+    waiting = uow.exec(
         select(Promise, Message)
         .join(Message, col(Message.id) == Promise.message_id)
         .where(Promise.client_id == promise.client_id, col(Promise.replied_at).is_(None))
@@ -247,7 +247,7 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
     if not waiting:
         return  # all answered
     oldest = waiting[0][1]
-    platform, chat_id = _coach_chat(session, coach, prefer=oldest.platform)
+    platform, chat_id = _coach_chat(uow, coach, prefer=oldest.platform)
     first_line = next((line for line in oldest.text.splitlines() if line.strip()), "")
     quote = f"“{first_line[:80]}{'…' if len(first_line) > 80 else ''}”" if first_line else ""
     count = len(waiting)
@@ -258,7 +258,7 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
     )
     by = min(p.reply_by for p, _ in waiting)
     outbox.enqueue(
-        session,
+        uow,
         key=f"reminder:{promise.id}",
         platform=platform,
         chat_id=chat_id,
@@ -268,29 +268,29 @@ def reminder(session: Session, timer: Timer, now: datetime) -> None:
             f"Reply to this message to answer {client.name}."
         ),
         now=now,
-        reply_to=_sent_as(session, oldest.id or 0, platform, chat_id),
+        reply_to=_sent_as(uow, oldest.id or 0, platform, chat_id),
         coach_id=coach.id,
         client_id=client.id,
         message_id=oldest.id,
     )
     for each, _ in waiting:
         each.reminded_at = now
-        session.add(each)
+        uow.add(each)
 
 
 def _remind_at_opening(
-    session: Session, timer: Timer, opening: datetime, reply_by: datetime
+    uow: UnitOfWork, timer: Timer, opening: datetime, reply_by: datetime
 ) -> None:
     """Move a reminder that fell outside the coach's hours to her next opening, if still useful."""
     if opening >= reply_by:
         return  # past its promise by then: the digest lists it as overdue
     timer.status, timer.due_at, timer.done_at, timer.claimed_until = "pending", opening, None, None
-    session.add(timer)
+    uow.add(timer)
 
 
-def _sent_as(session: Session, message_id: int, platform: str, chat_id: str) -> str | None:
+def _sent_as(uow: UnitOfWork, message_id: int, platform: str, chat_id: str) -> str | None:
     """The platform id of the coach's copy of a client message, to thread a reminder under."""
-    row = session.exec(
+    row = uow.exec(
         select(Outbox).where(
             Outbox.message_id == message_id,
             Outbox.platform == platform,
@@ -301,15 +301,15 @@ def _sent_as(session: Session, message_id: int, platform: str, chat_id: str) -> 
     return row.platform_message_id if row is not None else None
 
 
-def digest(session: Session, timer: Timer, now: datetime) -> None:
+def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Send the coach's daily digest, if there is anything in it and no newer one is due."""
-    coach = _coach(session, timer.coach_id)
-    policy = coach_policy(session, coach)
+    coach = _coach(uow, timer.coach_id)
+    policy = coach_policy(uow, coach)
     if policy.digest_time is None:
         return
     if not coach_setting(coach, "digest_daily") and not works_on(policy.calendar, now):
         return  # her day off: the next working day's digest gathers what waited
-    newer = session.exec(
+    newer = uow.exec(
         select(Timer.id).where(
             Timer.kind == "digest",
             Timer.coach_id == coach.id,
@@ -320,12 +320,12 @@ def digest(session: Session, timer: Timer, now: datetime) -> None:
     ).first()
     if newer is not None:  # after downtime only the newest missed digest goes out
         return
-    platform, chat_id = _coach_chat(session, coach)
-    content = build_digest(session, coach, now)
+    platform, chat_id = _coach_chat(uow, coach)
+    content = build_digest(uow, coach, now)
     if content is None:
         return
     outbox.enqueue(
-        session,
+        uow,
         key=timer.key,
         platform=platform,
         chat_id=chat_id,
@@ -336,27 +336,27 @@ def digest(session: Session, timer: Timer, now: datetime) -> None:
     )
 
 
-def brief(session: Session, timer: Timer, now: datetime) -> None:
+def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Before a session: what the client sent and parked since the last one."""
-    client = _client(session, timer.client_id)
+    client = _client(uow, timer.client_id)
     session_at = datetime.fromisoformat(timer.key.split(":", 2)[2])  # brief:{client}:{minute}
     if client.next_session is None or utc_minute(client.next_session) != utc_minute(session_at):
         return  # the session moved or was cancelled; the new one has its own brief
     if client.next_session <= now:
         return  # after downtime: a brief for a session already begun helps nobody
-    sent = _since_last_session(session, client, now)
+    sent = _since_last_session(uow, client, now)
     parked = [m for m in sent if m.decision == Outcome.PARK]
     if not sent:
         return
-    coach = _coach(session, client.coach_id)
+    coach = _coach(uow, client.coach_id)
     if not setting_or_off(coach, "brief_hours"):
         return  # turned off after this brief was planned
-    zone = coach_policy(session, coach).timezone
+    zone = coach_policy(uow, coach).timezone
     if is_former(client, zone, now):
         return  # the contract ended: a booked session is no longer prepared for
-    platform, chat_id = _coach_chat(session, coach)
+    platform, chat_id = _coach_chat(uow, coach)
     outbox.enqueue(
-        session,
+        uow,
         key=timer.key,
         platform=platform,
         chat_id=chat_id,
@@ -367,15 +367,15 @@ def brief(session: Session, timer: Timer, now: datetime) -> None:
     )
     for message in parked:
         message.briefed_at = message.briefed_at or now
-        session.add(message)
+        uow.add(message)
 
 
-def _since_last_session(session: Session, client: Client, now: datetime) -> list[Message]:
+def _since_last_session(uow: UnitOfWork, client: Client, now: datetime) -> list[Message]:
     """The client's messages since their last session (all of them if there was none)."""
     stmt = select(Message).where(Message.client_id == client.id, col(Message.received_at) <= now)
     if client.last_session is not None:
         stmt = stmt.where(col(Message.received_at) > client.last_session)
-    return list(session.exec(stmt.order_by(col(Message.received_at), col(Message.id))).all())
+    return list(uow.exec(stmt.order_by(col(Message.received_at), col(Message.id))).all())
 
 
 def _counted_as(message: Message) -> str | None:
@@ -417,28 +417,28 @@ def brief_text(
     return "\n".join(lines)
 
 
-def notice(session: Session, timer: Timer, now: datetime) -> None:
+def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Tell each active client of the coach about a coming closure."""
-    closure = session.get(Closure, timer.ref_id) if timer.ref_id is not None else None
+    closure = uow.get(Closure, timer.ref_id) if timer.ref_id is not None else None
     if closure is None:
         raise Skip("closure gone")
-    coach = _coach(session, closure.coach_id)
+    coach = _coach(uow, closure.coach_id)
     if setting_or_off(coach, "notice_days") is None:
         return  # turned off after this notice was planned
-    policy = coach_policy(session, coach)
+    policy = coach_policy(uow, coach)
     today = now.astimezone(pytz.timezone(policy.timezone)).date()
-    clients = session.exec(
+    clients = uow.exec(
         select(Client).where(Client.coach_id == coach.id).order_by(col(Client.id))
     ).all()
     for client in clients:
-        chat = client_chat(session, client.id or 0)
+        chat = uow.identities.client_chat(client.id or 0)
         if chat is None or (client.contract_end is not None and client.contract_end < today):
             continue  # not joined, or a former client
         away = closure_span(closure, coach_zone=policy.timezone, zone=client.timezone)
         note = f" ({closure.note})" if closure.note else ""
         back = _back_at(policy.calendar, closure, client.timezone or policy.timezone, now)
         outbox.enqueue(
-            session,
+            uow,
             key=f"notice:{closure.id}:{client.id}",
             platform=chat[0],
             chat_id=chat[1],
@@ -481,7 +481,7 @@ def _day(day: date) -> str:
     return day_words(day)
 
 
-HANDLERS: dict[str, Callable[[Session, Timer, datetime], None]] = {
+HANDLERS: dict[str, Callable[[UnitOfWork, Timer, datetime], None]] = {
     "release": release,
     "bundle": bundle,
     "reminder": reminder,

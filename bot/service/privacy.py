@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, delete, select
+from sqlmodel import SQLModel, col, delete, select
 
 from bot.config_reader import Secret
 from bot.delivery import outbox as outbox_queue
@@ -40,6 +40,7 @@ from bot.store.models import (
     TimeEntry,
     Timer,
 )
+from bot.store.unit import UnitOfWork
 
 HASH_KEY = "hash_key"  # the Meta row, and the Context.services entry of a configured key
 ERASED = "[erased client]"
@@ -47,16 +48,16 @@ MIN_WORDS = 4  # a client text shorter than this is too common to look for in ot
 WORDS_PREFIX = 24  # enough of a text to find it in a preview, which may be cut short
 
 
-def hash_key(session: Session, configured: Secret | None = None) -> bytes:
+def hash_key(uow: UnitOfWork, configured: Secret | None = None) -> bytes:
     """The HMAC key: the configured one, else the one made at first use and kept in `meta`."""
     if configured is not None:
         return configured.reveal().encode("utf-8")
-    row = session.get(Meta, HASH_KEY)
+    row = uow.get(Meta, HASH_KEY)
     if row is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        dialect = postgresql if uow.get_bind().dialect.name == "postgresql" else sqlite
         made = dialect.insert(Meta).values(name=HASH_KEY, value=secrets.token_hex(32))
-        session.execute(made.on_conflict_do_nothing())  # another process may have won
-        row = session.get(Meta, HASH_KEY, populate_existing=True)
+        uow.execute(made.on_conflict_do_nothing())  # another process may have won
+        row = uow.get(Meta, HASH_KEY, populate_existing=True)
         assert row is not None
     return row.value.encode("utf-8")
 
@@ -107,11 +108,11 @@ def _to_chat(platform: str, chat_id: str) -> Any:
     return (col(Outbox.platform) == platform) & (col(Outbox.chat_id) == chat_id)
 
 
-def client_data(session: Session, client: Client) -> ClientData:
+def client_data(uow: UnitOfWork, client: Client) -> ClientData:
     """Every row about `client`: the client, chats, messages, promises, time, outbox, timers."""
-    identities = _rows(session, Identity, col(Identity.client_id) == client.id)
-    messages = _rows(session, Message, col(Message.client_id) == client.id)
-    promises = _rows(session, Promise, col(Promise.client_id) == client.id)
+    identities = _rows(uow, Identity, col(Identity.client_id) == client.id)
+    messages = _rows(uow, Message, col(Message.client_id) == client.id)
+    promises = _rows(uow, Promise, col(Promise.client_id) == client.id)
     about = [col(Outbox.client_id) == client.id, col(Outbox.message_id).in_(_ids(messages))]
     about += [_to_chat(i.platform, i.chat_id) for i in identities]
     reminders = (col(Timer.kind) == "reminder") & col(Timer.ref_id).in_(_ids(promises))
@@ -121,10 +122,10 @@ def client_data(session: Session, client: Client) -> ClientData:
         identities=identities,
         messages=messages,
         promises=promises,
-        time_entries=_rows(session, TimeEntry, col(TimeEntry.client_id) == client.id),
-        outbox=_rows(session, Outbox, or_(*about)),
-        invites=_rows(session, Invite, or_(col(Invite.client_id) == client.id, named)),
-        timers=_rows(session, Timer, or_(col(Timer.client_id) == client.id, reminders)),
+        time_entries=_rows(uow, TimeEntry, col(TimeEntry.client_id) == client.id),
+        outbox=_rows(uow, Outbox, or_(*about)),
+        invites=_rows(uow, Invite, or_(col(Invite.client_id) == client.id, named)),
+        timers=_rows(uow, Timer, or_(col(Timer.client_id) == client.id, reminders)),
     )
 
 
@@ -132,8 +133,8 @@ def _ids(rows: Iterable[Any]) -> list[int]:
     return [row.id for row in rows]
 
 
-def _rows(session: Session, table: Any, where: Any) -> list[Any]:
-    return list(session.exec(select(table).where(where).order_by(col(table.id))).all())
+def _rows(uow: UnitOfWork, table: Any, where: Any) -> list[Any]:
+    return list(uow.exec(select(table).where(where).order_by(col(table.id))).all())
 
 
 def export_json(data: ClientData, *, coach: Coach, now: datetime) -> bytes:
@@ -166,80 +167,66 @@ def export_filename(client: Client) -> str:
     return f"{slug}-export.json"
 
 
-def forget(session: Session, coach: Coach, data: ClientData, *, key: bytes) -> None:
+def forget(uow: UnitOfWork, coach: Coach, data: ClientData, *, key: bytes) -> None:
     """Erase everything about the client, and them from what the coach was or is to be sent."""
     client = data.client
-    _scrub_on_sqlite(session)
-    digests = _pending_digests(session, coach)
-    _redact_coach_rows(session, coach, data, skip={row.id or 0 for row in digests})
-    _drop_documents(session, data.outbox, marks=())
+    uow.scrub_deleted()
+    digests = _pending_digests(uow, coach)
+    _redact_coach_rows(uow, coach, data, skip={row.id or 0 for row in digests})
+    _drop_documents(uow, data.outbox, marks=())
     hashes = [who_hash(key, i.platform, i.user_id) for i in data.identities]
     if hashes:
-        session.exec(delete(FailedJoin).where(col(FailedJoin.who_hash).in_(hashes)))
-    session.exec(delete(Timer).where(col(Timer.id).in_(_ids(data.timers))))
-    session.exec(delete(Outbox).where(col(Outbox.id).in_(_ids(data.outbox))))
-    session.exec(delete(Promise).where(col(Promise.client_id) == client.id))
-    session.exec(delete(TimeEntry).where(col(TimeEntry.client_id) == client.id))
-    session.exec(delete(Message).where(col(Message.client_id) == client.id))
-    session.exec(delete(Invite).where(col(Invite.id).in_(_ids(data.invites))))
+        uow.exec(delete(FailedJoin).where(col(FailedJoin.who_hash).in_(hashes)))
+    uow.exec(delete(Timer).where(col(Timer.id).in_(_ids(data.timers))))
+    uow.exec(delete(Outbox).where(col(Outbox.id).in_(_ids(data.outbox))))
+    uow.exec(delete(Promise).where(col(Promise.client_id) == client.id))
+    uow.exec(delete(TimeEntry).where(col(TimeEntry.client_id) == client.id))
+    uow.exec(delete(Message).where(col(Message.client_id) == client.id))
+    uow.exec(delete(Invite).where(col(Invite.id).in_(_ids(data.invites))))
     for identity in data.identities:
         if identity.coach_id is None:
-            session.delete(identity)
+            uow.delete(identity)
         else:  # the account is also a coach's: keep it for them
             identity.client_id = None
-            session.add(identity)
-    session.flush()
-    session.delete(client)
-    session.flush()
+            uow.add(identity)
+    uow.flush()
+    uow.delete(client)
+    uow.flush()
     for row in digests:
-        _rerender_digest(session, coach, row)
+        _rerender_digest(uow, coach, row)
 
 
-def _scrub_on_sqlite(session: Session) -> None:
-    """SQLite: zero what this transaction deletes; after the commit, empty the WAL into the file."""
-    engine = session.get_bind().engine
-    if engine.dialect.name != "sqlite":
-        return  # PostgreSQL: VACUUM and WAL recycling are the operator's (see the README)
-    session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
-
-    def checkpoint(_session: Session) -> None:
-        with engine.connect() as conn:  # not this session's: its transaction is over
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    event.listen(session, "after_commit", checkpoint, once=True)
-
-
-def _pending_digests(session: Session, coach: Coach) -> list[Outbox]:
+def _pending_digests(uow: UnitOfWork, coach: Coach) -> list[Outbox]:
     """The coach's digests rendered but not sent yet: they may quote anyone."""
     stmt = select(Outbox).where(
         Outbox.coach_id == coach.id,
         Outbox.status == "pending",
         col(Outbox.idempotency_key).startswith("digest:"),
     )
-    return list(session.exec(stmt).all())
+    return list(uow.exec(stmt).all())
 
 
-def _rerender_digest(session: Session, coach: Coach, row: Outbox) -> None:
+def _rerender_digest(uow: UnitOfWork, coach: Coach, row: Outbox) -> None:
     """Render an unsent digest again as of when it was made, now that the client is gone."""
     made = row.created_at
-    session.execute(
+    uow.execute(
         update(Message)
         .where(col(Message.coach_id) == coach.id, col(Message.digested_at) == made)
         .values(digested_at=None)
     )
-    session.execute(
+    uow.execute(
         update(Outbox)
         .where(col(Outbox.coach_id) == coach.id, col(Outbox.reported_at) == made)
         .values(reported_at=None)
     )
     key, platform, chat_id, extra = row.idempotency_key, row.platform, row.chat_id, row.payload
-    session.delete(row)
-    session.flush()
-    content = build_digest(session, coach, made)
+    uow.delete(row)
+    uow.flush()
+    content = build_digest(uow, coach, made)
     if content is None:
         return  # the client was all it had to say
     outbox_queue.enqueue(
-        session,
+        uow,
         key=key,
         platform=platform,
         chat_id=chat_id,
@@ -251,30 +238,30 @@ def _rerender_digest(session: Session, coach: Coach, row: Outbox) -> None:
     )
 
 
-def _redact_coach_rows(session: Session, coach: Coach, data: ClientData, *, skip: set[int]) -> None:
+def _redact_coach_rows(uow: UnitOfWork, coach: Coach, data: ClientData, *, skip: set[int]) -> None:
     """Take the client out of the coach's copies of replies, answers and reports.
 
     A row that quotes the client's words is emptied (sent: the coach has it) or deleted (still
     pending); one that only names them is emptied when sent, or goes unnamed when pending.
     """
-    chats = session.exec(select(Identity).where(Identity.coach_id == coach.id)).all()
+    chats = uow.exec(select(Identity).where(Identity.coach_id == coach.id)).all()
     to_coach = [_to_chat(i.platform, i.chat_id) for i in chats]
     skip = skip | {row.id or 0 for row in data.outbox}
     stmt = select(Outbox).where(or_(col(Outbox.coach_id) == coach.id, *to_coach))
-    rows = [row for row in session.exec(stmt).all() if row.id not in skip]
+    rows = [row for row in uow.exec(stmt).all() if row.id not in skip]
     pattern = re.compile(rf"(?<!\w){re.escape(data.client.name)}(?!\w)", re.IGNORECASE)
     words = _words(data.messages)
     marks = [data.client.name, *(i.user_id for i in data.identities)]
     marks += [i.chat_id for i in data.identities]
-    _drop_documents(session, rows, marks=marks)
+    _drop_documents(uow, rows, marks=marks)
     for row in rows:
         quotes = any(w in row.text.casefold() for w in words)
         if row.status == "pending" and quotes:
-            _drop_documents(session, [row], marks=())
-            session.delete(row)
+            _drop_documents(uow, [row], marks=())
+            uow.delete(row)
         elif quotes or pattern.search(row.text):
             row.text = "" if row.status != "pending" else pattern.sub(ERASED, row.text)
-            session.add(row)
+            uow.add(row)
 
 
 def _words(messages: Iterable[Message]) -> list[str]:
@@ -283,12 +270,12 @@ def _words(messages: Iterable[Message]) -> list[str]:
     return [t for t in texts if len(t) >= MIN_WORDS]
 
 
-def _drop_documents(session: Session, rows: Iterable[Outbox], *, marks: Iterable[str]) -> None:
+def _drop_documents(uow: UnitOfWork, rows: Iterable[Outbox], *, marks: Iterable[str]) -> None:
     """Delete the files these rows carry (only those mentioning a mark, if marks are given)."""
     owners: dict[int, Outbox] = {i: row for row in rows for i in row.payload.get("documents", [])}
     if not owners:
         return
-    found = session.exec(select(Document).where(col(Document.id).in_(list(owners)))).all()
+    found = uow.exec(select(Document).where(col(Document.id).in_(list(owners)))).all()
     needles = [m.casefold().encode("utf-8") for m in marks if m]
     gone = [d for d in found if not needles or any(n in d.content.lower() for n in needles)]
     for document in gone:
@@ -297,5 +284,5 @@ def _drop_documents(session: Session, rows: Iterable[Outbox], *, marks: Iterable
             **row.payload,
             "documents": [i for i in row.payload["documents"] if i != document.id],
         }
-        session.add(row)
-        session.delete(document)
+        uow.add(row)
+        uow.delete(document)

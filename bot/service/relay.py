@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.delivery import outbox
 from bot.store.models import Client, Coach, Message, Outbox, Promise
-from bot.store.queries import client_chat
+from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
 
 
 def keep_promises(
-    session: Session, *, client_id: int, now: datetime, message_ids: Collection[int] | None = None
+    uow: UnitOfWork, *, client_id: int, now: datetime, message_ids: Collection[int] | None = None
 ) -> int:
     """Mark answered the client's open promises the coach has seen; return how many.
 
@@ -30,16 +30,16 @@ def keep_promises(
         stmt = stmt.where(col(Message.delivered_at).is_not(None), col(Message.delivered_at) <= now)
     else:
         stmt = stmt.where(col(Promise.message_id).in_(list(message_ids)))
-    promises = session.exec(stmt).all()
+    promises = uow.exec(stmt).all()
     for promise in promises:
         promise.replied_at = now
         promise.on_time = now <= promise.reply_by
-        session.add(promise)
+        uow.add(promise)
     return len(promises)
 
 
 def relay_reply(
-    session: Session,
+    uow: UnitOfWork,
     *,
     coach: Coach,
     client: Client,
@@ -53,12 +53,12 @@ def relay_reply(
 
     `message_ids` are the messages replied to; None answers all the coach has seen by `now`.
     """
-    chat = client_chat(session, client.id or 0)
+    chat = uow.identities.client_chat(client.id or 0)
     if chat is None:
         return f"{client.name} has not joined yet, so there is nowhere to send this."
     platform, chat_id = chat
     outbox.enqueue(
-        session,
+        uow,
         key=key,
         platform=platform,
         chat_id=chat_id,
@@ -68,7 +68,7 @@ def relay_reply(
         coach_id=coach.id,
         client_id=client.id,
     )
-    kept = keep_promises(session, client_id=client.id or 0, now=now, message_ids=message_ids)
+    kept = keep_promises(uow, client_id=client.id or 0, now=now, message_ids=message_ids)
     receipt = f"Sent to {client.name}."
     if kept:
         receipt += f" ({kept} waiting message{'s' if kept != 1 else ''} answered.)"
@@ -76,11 +76,11 @@ def relay_reply(
 
 
 def client_for_forward(
-    session: Session, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
+    uow: UnitOfWork, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
 ) -> Client | None:
     """The client whose forwarded (or released) message the coach is replying to."""
     found = forward_for(
-        session,
+        uow,
         coach_id=coach_id,
         platform=platform,
         chat_id=chat_id,
@@ -90,7 +90,7 @@ def client_for_forward(
 
 
 def forward_for(
-    session: Session, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
+    uow: UnitOfWork, *, coach_id: int, platform: str, chat_id: str, platform_message_id: str
 ) -> tuple[Client, list[int] | None] | None:
     """The client a coach's reply is for, and the messages it answers (None: all seen so far).
 
@@ -98,7 +98,7 @@ def forward_for(
     batch is every message of the client delivered in that same release or bundle; a reminder
     answers every message it reminded of.
     """
-    row = session.exec(
+    row = uow.exec(
         select(Outbox).where(
             Outbox.platform == platform,
             Outbox.chat_id == chat_id,
@@ -109,23 +109,23 @@ def forward_for(
     ).first()
     if row is None or row.client_id is None:
         return None
-    client = session.get(Client, row.client_id)
+    client = uow.get(Client, row.client_id)
     if client is None or client.coach_id != coach_id:
         return None
-    first = session.get(Message, row.message_id) if row.message_id is not None else None
+    first = uow.get(Message, row.message_id) if row.message_id is not None else None
     if first is None:  # a brief or another row naming no message
         return client, None
     if row.idempotency_key.startswith("reminder:"):
-        return client, _reminded(session, first, row.created_at)
-    return client, _batch(session, first, bundled=row.idempotency_key.startswith("bundle:"))
+        return client, _reminded(uow, first, row.created_at)
+    return client, _batch(uow, first, bundled=row.idempotency_key.startswith("bundle:"))
 
 
-def _batch(session: Session, first: Message, *, bundled: bool = False) -> list[int]:
+def _batch(uow: UnitOfWork, first: Message, *, bundled: bool = False) -> list[int]:
     """The ids of the messages the coach received together with `first`."""
     decision = Outcome.FORWARD if bundled else Outcome.QUEUE
     if first.decision != decision or first.delivered_at is None:
         return [first.id or 0]
-    ids = session.exec(
+    ids = uow.exec(
         select(Message.id).where(
             Message.client_id == first.client_id,
             Message.decision == decision,
@@ -135,9 +135,9 @@ def _batch(session: Session, first: Message, *, bundled: bool = False) -> list[i
     return [i for i in ids if i is not None] or [first.id or 0]
 
 
-def _reminded(session: Session, first: Message, at: datetime) -> list[int]:
+def _reminded(uow: UnitOfWork, first: Message, at: datetime) -> list[int]:
     """The ids of the messages one reminder, sent at `at`, named (`first` is the oldest)."""
-    ids = session.exec(
+    ids = uow.exec(
         select(Promise.message_id).where(
             Promise.client_id == first.client_id, Promise.reminded_at == at
         )

@@ -13,12 +13,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytz
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.service import heatmap
 from bot.service.dependency import dependency_signals
 from bot.service.digest import coach_policy
 from bot.store.models import Client, Coach, Message, Promise, TimeEntry
+from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
 from rules.templates import format_local
 from rules.texts import MONTH_NAMES
@@ -103,17 +104,17 @@ def current_month(now: datetime, zone: str) -> date:
     return now.astimezone(pytz.timezone(zone)).date().replace(day=1)
 
 
-def build_report(session: Session, coach: Coach, month: date, now: datetime) -> Report:
+def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> Report:
     """The coach's report for `month` as of `now` (the month's end if it is over)."""
-    policy = coach_policy(session, coach)
+    policy = coach_policy(uow, coach)
     start, end = month_bounds(month, policy.timezone)
     as_of = min(now, end)
     stop = min(now + timedelta(microseconds=1), end)  # what happened at `now` counts
-    clients = list(session.exec(select(Client).where(Client.coach_id == coach.id)).all())
+    clients = list(uow.exec(select(Client).where(Client.coach_id == coach.id)).all())
     figures = {c.id or 0: Figures(c.name) for c in clients}
-    received = _count_messages(session, coach, figures, start, stop)
-    _count_replies(session, coach, figures, start, stop)
-    _count_time(session, coach, figures, start, stop)
+    received = _count_messages(uow, coach, figures, start, stop)
+    _count_replies(uow, coach, figures, start, stop)
+    _count_time(uow, coach, figures, start, stop)
     total = Figures("Total")
     for item in figures.values():
         total.add(item)
@@ -132,15 +133,15 @@ def build_report(session: Session, coach: Coach, month: date, now: datetime) -> 
         clients=tuple(f for f in ordered if f.active),
         quiet=tuple(f.name for f in ordered if not f.active),
         total=total,
-        signals=tuple(dependency_signals(session, policy, clients, as_of)),
+        signals=tuple(dependency_signals(uow, policy, clients, as_of)),
         picture=picture,
     )
 
 
 def _count_messages(
-    session: Session, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> list[datetime]:
-    rows = session.exec(
+    rows = uow.exec(
         select(Message.client_id, Message.kind, Message.decision, Message.received_at)
         .where(Message.coach_id == coach.id)
         .where(col(Message.received_at) >= start, col(Message.received_at) < end)
@@ -159,9 +160,9 @@ def _count_messages(
 
 
 def _count_replies(
-    session: Session, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
-    rows = session.exec(
+    rows = uow.exec(
         select(Promise.client_id, Message.received_at, Promise.reply_by, Promise.replied_at)
         .join(Message, col(Message.id) == Promise.message_id)
         .where(Promise.coach_id == coach.id)
@@ -180,9 +181,9 @@ def _count_replies(
 
 
 def _count_time(
-    session: Session, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
-    rows = session.exec(
+    rows = uow.exec(
         select(TimeEntry)
         .where(TimeEntry.coach_id == coach.id)
         .where(col(TimeEntry.logged_at) >= start, col(TimeEntry.logged_at) < end)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col, delete, select
+from sqlmodel import col, delete, select
 
 from bot.store.models import Document, Message, Outbox, Timer
+from bot.store.unit import UnitOfWork
 
 DEFAULT_DAYS = 365
 DOCUMENT_DAYS = 30  # reports and exports are sent within minutes; keep them a month at most
@@ -28,14 +29,14 @@ class Purged:
     documents: int
 
 
-def has_expired(session: Session, now: datetime, days: int) -> bool:
+def has_expired(uow: UnitOfWork, now: datetime, days: int) -> bool:
     """Whether anything is older than the retention period (or a file older than a month)."""
-    message = session.exec(
+    message = uow.exec(
         select(Message.id)
         .where(col(Message.purged).is_(False), col(Message.received_at) < now - timedelta(days))
         .limit(1)
     ).first()
-    document = session.exec(
+    document = uow.exec(
         select(Document.id)
         .where(col(Document.created_at) < now - timedelta(DOCUMENT_DAYS))
         .limit(1)
@@ -43,15 +44,15 @@ def has_expired(session: Session, now: datetime, days: int) -> bool:
     return message is not None or document is not None
 
 
-def purge(session: Session, now: datetime, days: int) -> Purged:
+def purge(uow: UnitOfWork, now: datetime, days: int) -> Purged:
     """Remove texts older than `days` and old files, in the caller's transaction."""
     cutoff = now - timedelta(days=days)
-    messages = session.execute(
+    messages = uow.execute(
         update(Message)
         .where(col(Message.purged).is_(False), col(Message.received_at) < cutoff)
         .values(text="", attachments=[], purged=True)
     )
-    outbox = session.execute(
+    outbox = uow.execute(
         update(Outbox)
         .where(col(Outbox.status) != "pending", col(Outbox.created_at) < cutoff)
         .where(col(Outbox.text) != "")
@@ -60,23 +61,23 @@ def purge(session: Session, now: datetime, days: int) -> Purged:
     return Purged(
         messages=messages.rowcount,  # type: ignore[attr-defined]
         outbox=outbox.rowcount,  # type: ignore[attr-defined]
-        documents=_old_documents(session, now),
+        documents=_old_documents(uow, now),
     )
 
 
-def _old_documents(session: Session, now: datetime) -> int:
+def _old_documents(uow: UnitOfWork, now: datetime) -> int:
     """Delete files older than DOCUMENT_DAYS that no pending message still has to send."""
-    pending = session.exec(select(Outbox.payload).where(Outbox.status == "pending")).all()
+    pending = uow.exec(select(Outbox.payload).where(Outbox.status == "pending")).all()
     needed = {i for payload in pending for i in payload.get("documents", [])}
-    old = session.exec(
+    old = uow.exec(
         select(Document.id).where(col(Document.created_at) < now - timedelta(DOCUMENT_DAYS))
     ).all()
     gone = [i for i in old if i not in needed]
     if gone:
-        session.exec(delete(Document).where(col(Document.id).in_(gone)))
+        uow.exec(delete(Document).where(col(Document.id).in_(gone)))
     return len(gone)
 
 
-def retention(session: Session, timer: Timer, now: datetime) -> None:
+def retention(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """The daily retention timer: `ref_id` carries the retention period in days."""
-    purge(session, now, timer.ref_id or DEFAULT_DAYS)
+    purge(uow, now, timer.ref_id or DEFAULT_DAYS)

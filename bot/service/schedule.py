@@ -22,14 +22,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.service.digest import coach_policy
 from bot.service.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
 from bot.service.retention import DEFAULT_DAYS, has_expired
-from bot.store.db import is_postgres, transaction
+from bot.store.db import is_postgres
 from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
+from bot.store.unit import UnitOfWork, unit_of_work
 from rules.calendar import BusinessCalendar
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,11 @@ LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may
 OnConflict = Literal["nothing", "retime", "rearm"]
 
 
-def plan_release(session: Session, *, coach_id: int, client_id: int, release_at: datetime) -> None:
+def plan_release(uow: UnitOfWork, *, coach_id: int, client_id: int, release_at: datetime) -> None:
     """Plan the delivery of a client's queued messages at `release_at` (the next opening)."""
     # rearm: a message that committed just after its opening's release ran is not left behind
     _put_timer(
-        session,
+        uow,
         key=f"release:{client_id}:{utc_minute(release_at)}",
         kind="release",
         due_at=release_at,
@@ -56,15 +57,15 @@ def plan_release(session: Session, *, coach_id: int, client_id: int, release_at:
     )
 
 
-def plan_reminder(session: Session, *, promise: Promise, calendar: BusinessCalendar) -> None:
+def plan_reminder(uow: UnitOfWork, *, promise: Promise, calendar: BusinessCalendar) -> None:
     """Plan the coach's reminder about an unanswered message (see `reminder_due`).
 
     One reminder a client and promise window: a promise due within `REMINDER_GROUP` after one
     whose reminder is still to come plans none of its own; that reminder names them all.
     """
     if promise.id is None:
-        session.flush()
-    covered = session.exec(
+        uow.flush()
+    covered = uow.exec(
         select(Timer.id)
         .join(Promise, col(Promise.id) == Timer.ref_id)
         .where(Timer.kind == "reminder", Timer.status == "pending")
@@ -75,10 +76,10 @@ def plan_reminder(session: Session, *, promise: Promise, calendar: BusinessCalen
     ).first()
     if covered is not None:
         return
-    message = session.get(Message, promise.message_id)
+    message = uow.get(Message, promise.message_id)
     arrival = message.received_at if message is not None else promise.reply_by
     _put_timer(
-        session,
+        uow,
         key=f"reminder:{promise.id}",
         kind="reminder",
         due_at=reminder_due(calendar, arrival=arrival, reply_by=promise.reply_by),
@@ -110,22 +111,22 @@ def reminder_due(calendar: BusinessCalendar, *, arrival: datetime, reply_by: dat
     return spans[0][0]
 
 
-def ensure_timers(session: Session, now: datetime) -> None:
+def ensure_timers(uow: UnitOfWork, now: datetime) -> None:
     """Plan every coach's next digest, upcoming briefs and closure notices (idempotent)."""
-    for coach in session.exec(select(Coach).order_by(col(Coach.id))).all():
+    for coach in uow.exec(select(Coach).order_by(col(Coach.id))).all():
         try:
-            _ensure_for_coach(session, coach, now)
+            _ensure_for_coach(uow, coach, now)
         except (ValueError, LookupError) as exc:  # a broken policy must not stop the others
             log.warning("no timers for coach %s: %s", coach.id, type(exc).__name__)
 
 
-def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
-    policy = coach_policy(session, coach)
+def _ensure_for_coach(uow: UnitOfWork, coach: Coach, now: datetime) -> None:
+    policy = coach_policy(uow, coach)
     zone = pytz.timezone(policy.timezone)
     if policy.digest_time is not None:
         due = next_local(zone, policy.digest_time, now)
         _put_timer(
-            session,
+            uow,
             key=f"digest:{coach.id}:{due.astimezone(zone).date().isoformat()}",
             kind="digest",
             due_at=due,
@@ -135,10 +136,10 @@ def _ensure_for_coach(session: Session, coach: Coach, now: datetime) -> None:
         )
     brief_hours = setting_or_off(coach, "brief_hours")
     if brief_hours:  # 0 would brief at the session itself: off too
-        _ensure_briefs(session, coach, policy.calendar, timedelta(hours=brief_hours), now)
+        _ensure_briefs(uow, coach, policy.calendar, timedelta(hours=brief_hours), now)
     notice_days = setting_or_off(coach, "notice_days")
     if notice_days is not None:
-        _ensure_notices(session, coach, policy.calendar, notice_days, now)
+        _ensure_notices(uow, coach, policy.calendar, notice_days, now)
 
 
 def next_local(zone: pytz.BaseTzInfo, at: time, now: datetime) -> datetime:
@@ -157,10 +158,10 @@ def local_moment(zone: pytz.BaseTzInfo, day: date, at: time) -> datetime:
 
 
 def _ensure_briefs(
-    session: Session, coach: Coach, calendar: BusinessCalendar, ahead: timedelta, now: datetime
+    uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, ahead: timedelta, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    clients = session.exec(
+    clients = uow.exec(
         select(Client)
         .where(Client.coach_id == coach.id, col(Client.next_session) > now)
         .where(or_(col(Client.contract_end).is_(None), col(Client.contract_end) >= today))
@@ -169,7 +170,7 @@ def _ensure_briefs(
     for client in clients:
         assert client.next_session is not None
         _put_timer(
-            session,
+            uow,
             key=f"brief:{client.id}:{utc_minute(client.next_session)}",
             kind="brief",
             due_at=brief_due(calendar, session_at=client.next_session, ahead=ahead, now=now),
@@ -221,10 +222,10 @@ def _last_open_minute(
 
 
 def _ensure_notices(
-    session: Session, coach: Coach, calendar: BusinessCalendar, days: int, now: datetime
+    uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, days: int, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    closures = session.exec(
+    closures = uow.exec(
         select(Closure)
         .where(Closure.coach_id == coach.id, col(Closure.end) >= today)
         .where(col(Closure.start) <= today + timedelta(days=days))
@@ -238,7 +239,7 @@ def _ensure_notices(
             opening = begins
         due = opening if opening < begins else now  # ...but always before the closure begins
         _put_timer(
-            session,
+            uow,
             key=f"notice:{closure.id}",
             kind="notice",
             due_at=due,
@@ -247,12 +248,12 @@ def _ensure_notices(
         )
 
 
-def plan_retention(session: Session, now: datetime, days: int) -> bool:
+def plan_retention(uow: UnitOfWork, now: datetime, days: int) -> bool:
     """Plan today's retention purge if anything has outlived `days`; True if there is work."""
-    if not has_expired(session, now, days):
+    if not has_expired(uow, now, days):
         return False
     _put_timer(
-        session,
+        uow,
         key=f"retention:{now.astimezone(UTC).date().isoformat()}",
         kind="retention",
         due_at=now,
@@ -262,7 +263,7 @@ def plan_retention(session: Session, now: datetime, days: int) -> bool:
 
 
 def _put_timer(
-    session: Session,
+    uow: UnitOfWork,
     *,
     key: str,
     kind: str,
@@ -288,7 +289,7 @@ def _put_timer(
         "ref_id": ref_id,
         "status": "pending",
     }
-    dialect = session.get_bind().dialect.name
+    dialect = uow.get_bind().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
     if on_conflict == "nothing":
         stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
@@ -302,7 +303,7 @@ def _put_timer(
             changes |= {"status": "pending", "done_at": None, "claimed_until": None}
             where = table.c.status == "done"
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=changes, where=where)
-    session.execute(stmt)
+    uow.execute(stmt)
 
 
 class Scheduler:
@@ -327,10 +328,10 @@ class Scheduler:
     def ensure(self) -> None:
         """Plan the timers new coaches, sessions and closures need; once a day, retention."""
         now = self.clock.now()
-        with transaction(self.engine) as session:
-            ensure_timers(session, now)
+        with unit_of_work(self.engine) as uow:
+            ensure_timers(uow, now)
             if self._retention_checked != now.date():
-                plan_retention(session, now, self.retention_days)
+                plan_retention(uow, now, self.retention_days)
                 self._retention_checked = now.date()
 
     def run_due(self, limit: int = 100) -> int:
@@ -363,7 +364,7 @@ class Scheduler:
 
     def _claim(self, now: datetime, limit: int) -> Sequence[int]:
         """Lease up to `limit` due, unclaimed timers to this worker, oldest first."""
-        with transaction(self.engine) as session:
+        with unit_of_work(self.engine) as uow:
             stmt = (
                 select(Timer.id)
                 .where(Timer.status == "pending", col(Timer.due_at) <= now)
@@ -373,9 +374,9 @@ class Scheduler:
             )
             if is_postgres(self.engine):
                 stmt = stmt.with_for_update(skip_locked=True)
-            ids = [timer_id for timer_id in session.exec(stmt).all() if timer_id is not None]
+            ids = [timer_id for timer_id in uow.exec(stmt).all() if timer_id is not None]
             if ids:
-                session.execute(
+                uow.execute(
                     update(Timer)
                     .where(col(Timer.id).in_(ids))
                     .values(claimed_until=now + self.lease)
@@ -385,32 +386,32 @@ class Scheduler:
     def _run_one(self, timer_id: int, now: datetime) -> bool:
         """Run one timer and mark it done in one transaction; a bad one is dropped, logged."""
         try:
-            with transaction(self.engine) as session:
-                timer = _take(session, timer_id, now)
+            with unit_of_work(self.engine) as uow:
+                timer = _take(uow, timer_id, now)
                 if timer is None:
                     return False
-                run_timer(session, timer, now)
+                run_timer(uow, timer, now)
             return True
         except OperationalError as exc:  # the database, not the timer: retried when the lease ends
             log.warning("timer %s not run, will retry: %s", timer_id, type(exc).__name__)
             return False
         except Exception as exc:
             reason = exc.reason if isinstance(exc, Skip) else type(exc).__name__
-            with transaction(self.engine) as session:
-                timer = _take(session, timer_id, now)
+            with unit_of_work(self.engine) as uow:
+                timer = _take(uow, timer_id, now)
                 if timer is None:
                     return False
                 log.warning("timer %s dropped: %s", timer.key, reason)
             return True
 
 
-def _take(session: Session, timer_id: int, now: datetime) -> Timer | None:
+def _take(uow: UnitOfWork, timer_id: int, now: datetime) -> Timer | None:
     """Mark a pending timer done in this transaction (row-locking it); None if already done."""
-    result = session.execute(
+    result = uow.execute(
         update(Timer)
         .where(col(Timer.id) == timer_id, col(Timer.status) == "pending")
         .values(status="done", done_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return session.get(Timer, timer_id)
+    return uow.get(Timer, timer_id)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from bot.store.models import Client, Coach, Message, Timer
+from bot.store.unit import UnitOfWork
 from rules.contract import ClientMessage, Kind
 from rules.decide import Outcome
 
@@ -27,12 +26,12 @@ _AS = {
 }
 
 
-def plan(session: Session, *, message: Message, now: datetime) -> None:
+def plan(uow: UnitOfWork, *, message: Message, now: datetime) -> None:
     """Plan the grace timer of a message whose kind the client is asked for (idempotent)."""
     from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
 
     _put_timer(
-        session,
+        uow,
         key=f"{TIMER_KIND}:{message.id}",
         kind=TIMER_KIND,
         due_at=now + GRACE,
@@ -63,30 +62,30 @@ def why_line(kind: Kind | None, action: str) -> str:
     return f"You didn't pick a kind, so I've taken your message {_AS.get(kind, 'as it is')}."
 
 
-def decide_late(session: Session, timer: Timer, now: datetime) -> None:
+def decide_late(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Timer handler: decide a message still waiting for its kind, and tell the client."""
     from bot.service import client_flow  # client_flow plans these timers: import late
     from bot.service.notices import Skip
     from bot.store.policy import contract_for
     from rules.decide import AskKind, decide
 
-    message = session.get(Message, timer.ref_id) if timer.ref_id is not None else None
+    message = uow.get(Message, timer.ref_id) if timer.ref_id is not None else None
     if message is None:
         raise Skip("message gone")
     if message.decision != Outcome.ASK:
         return  # the client pressed a button in time
-    client = session.get(Client, message.client_id)
-    coach = session.get(Coach, message.coach_id)
+    client = uow.get(Client, message.client_id)
+    coach = uow.get(Coach, message.coach_id)
     if client is None or coach is None:
         raise Skip("client gone")
-    contract = contract_for(session, client)
+    contract = contract_for(uow, client)
     count = len(message.attachments)
     asked = decide(contract, ClientMessage(message.text, None, count), now)
     kind, for_session = (
         default_choice(asked.choices) if isinstance(asked, AskKind) else (asked.kind, False)
     )
     client_flow.decide_late(
-        session,
+        uow,
         message=message,
         client=client,
         coach=coach,

@@ -5,30 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, select
-
 from bot.config import CoachSettings
 from bot.store.models import Coach, Identity
 from bot.store.policy_fields import default_policy_json
+from bot.store.unit import UnitOfWork
 
 
-def sync_coaches(session: Session, coaches: Sequence[CoachSettings], now: datetime) -> list[Coach]:
+def sync_coaches(uow: UnitOfWork, coaches: Sequence[CoachSettings], now: datetime) -> list[Coach]:
     """Create or update the configured coaches; what a coach set in chat stays as they set it."""
     rows = []
     for settings in coaches:
-        coach = session.exec(select(Coach).where(Coach.key == settings.key)).first()
+        coach = uow.coaches.by_key(settings.key)
         if coach is None:
             coach = Coach(
                 key=settings.key, name=settings.name, policy=default_policy_json(), created_at=now
             )
-            session.add(coach)
+            uow.add(coach)
         _apply_config(coach, settings)
-        session.flush()
+        uow.flush()
         assert coach.id is not None
-        _sync_identity(session, coach.id, "telegram", settings.telegram_user_id)
-        _sync_identity(session, coach.id, "slack", settings.slack_user_id)
+        _sync_identity(uow, coach.id, "telegram", settings.telegram_user_id)
+        _sync_identity(uow, coach.id, "slack", settings.slack_user_id)
         rows.append(coach)
-    session.flush()
+    uow.flush()
     return rows
 
 
@@ -42,32 +41,26 @@ def _apply_config(coach: Coach, settings: CoachSettings) -> None:
         coach.policy = {**coach.policy, **initial}
 
 
-def _sync_identity(session: Session, coach_id: int, platform: str, user_id: str | None) -> None:
+def _sync_identity(uow: UnitOfWork, coach_id: int, platform: str, user_id: str | None) -> None:
     """Point the coach's identity on `platform` at `user_id`, releasing one it no longer has."""
-    for old in session.exec(
-        select(Identity).where(Identity.coach_id == coach_id, Identity.platform == platform)
-    ).all():
-        if old.user_id != user_id:
-            _release(session, old)
+    for old in uow.identities.of_coach(coach_id):
+        if old.platform == platform and old.user_id != user_id:
+            _release(uow, old)
     if user_id is None:
         return
-    identity = session.exec(
-        select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
-    ).first()
+    identity = uow.identities.of_account(platform, user_id)
     if identity is None:
-        session.add(
-            Identity(platform=platform, user_id=user_id, chat_id=user_id, coach_id=coach_id)
-        )
+        uow.add(Identity(platform=platform, user_id=user_id, chat_id=user_id, coach_id=coach_id))
         return
     identity.coach_id = coach_id
     if platform == "telegram" or not identity.chat_id:
         identity.chat_id = user_id  # a Telegram private chat has the user's id
 
 
-def _release(session: Session, identity: Identity) -> None:
+def _release(uow: UnitOfWork, identity: Identity) -> None:
     """Detach a coach from an identity; delete it unless a client uses it too."""
     if identity.client_id is None:
-        session.delete(identity)
+        uow.delete(identity)
     else:
         identity.coach_id = None
-    session.flush()
+    uow.flush()

@@ -9,12 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
-
 from bot.store.coaches import sync_coaches
 from bot.store.models import Client, Coach
-from bot.store.models import Closure as ClosureRow
 from bot.store.policy_fields import (
     COACH_FIELDS,
     EXTRA_DEFAULTS,
@@ -26,6 +22,7 @@ from bot.store.policy_fields import (
     policy_from_json,
     policy_to_json,
 )
+from bot.store.unit import UnitOfWork
 from rules.contract import ClientTerms, Contract, Mode, Policy, parse_kinds
 
 __all__ = [
@@ -35,7 +32,6 @@ __all__ = [
     "ClosureLike",
     "client_overrides",
     "client_terms",
-    "coach_closures",
     "coach_setting",
     "contract_for",
     "decode_field",
@@ -118,24 +114,12 @@ def set_override(client: Client, field: str, value: Any) -> None:
     client.overrides = overrides  # a new object, so the JSON column is seen as changed
 
 
-def contract_for(session: Session, client: Client) -> Contract:
+def contract_for(uow: UnitOfWork, client: Client) -> Contract:
     """The client's effective contract: their coach's policy with their overrides applied."""
-    coach = session.get(Coach, client.coach_id)
+    coach = uow.coaches.get(client.coach_id)
     if coach is None:
         raise LookupError(f"client {client.id} has no coach {client.coach_id}")
-    policy = policy_from_coach(coach, coach_closures(session, client.coach_id))
+    policy = policy_from_coach(coach, uow.coaches.closures(client.coach_id))
     return Contract(
         policy=policy.with_overrides(client_overrides(client)), client=client_terms(client)
     )
-
-
-_CLOSURES = (
-    select(ClosureRow)
-    .where(ClosureRow.coach_id == bindparam("coach"))
-    .order_by(col(ClosureRow.start))
-)  # built once: it runs for every client message
-
-
-def coach_closures(session: Session, coach_id: int) -> list[ClosureRow]:
-    """A coach's closures, oldest first."""
-    return list(session.exec(_CLOSURES, params={"coach": coach_id}).all())

@@ -19,8 +19,8 @@ from bot.config import SlackSettings
 from bot.logs import FLOORS, SDK_LOGGER, quiet_libraries
 from bot.messages import Outgoing
 from bot.serve import StartFailed
-from bot.store.db import transaction
 from bot.store.models import Identity
+from bot.store.unit import unit_of_work
 from bot.transports.base import DeliveryError
 from bot.transports.slack_send import SlackSender
 from bot.transports.slack_server import (
@@ -145,8 +145,8 @@ class SlackPlatform:
 
 
 def _coach_users(app: App) -> list[tuple[int, str]]:
-    with transaction(app.engine) as session:
-        rows = session.exec(
+    with unit_of_work(app.engine) as uow:
+        rows = uow.exec(
             select(Identity).where(
                 Identity.platform == PLATFORM, col(Identity.coach_id).is_not(None)
             )
@@ -155,8 +155,8 @@ def _coach_users(app: App) -> list[tuple[int, str]]:
 
 
 def _set_chat(app: App, identity_id: int, channel: str) -> None:
-    with transaction(app.engine) as session:
-        identity = session.get(Identity, identity_id)
+    with unit_of_work(app.engine) as uow:
+        identity = uow.get(Identity, identity_id)
         if identity is not None and identity.chat_id != channel:
             identity.chat_id = channel
-            session.add(identity)
+            uow.add(identity)

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bot.service.coach_texts import KIND_LABELS
 from bot.service.digest import ClientNews, Waiting, build_digest, coach_policy
 from bot.store.models import Client, Coach
 from bot.store.policy import contract_for
-from bot.store.queries import identity_of
+from bot.store.unit import UnitOfWork, looking
 from bot.transports.slack_send import escape, text_sections
 from bot.transports.slack_translate import PLATFORM
 from rules.templates import describe_contract, format_local
@@ -37,17 +36,14 @@ CLIENT_HOW = (
 
 def home_view(engine: Engine, user_id: str, now: datetime) -> dict[str, Any]:
     """The Home tab view for the Slack user `user_id`, as of `now`."""
-    with Session(engine) as session, session.no_autoflush:
-        try:
-            identity = identity_of(session, PLATFORM, user_id)
-            if identity is not None and identity.coach_id is not None:
-                blocks = _coach_blocks(session, session.get(Coach, identity.coach_id), now)
-            elif identity is not None and identity.client_id is not None:
-                blocks = _client_blocks(session, session.get(Client, identity.client_id), now)
-            else:
-                blocks = _lines(STRANGER_HOME)
-        finally:
-            session.rollback()  # looked at, never marked
+    with looking(engine) as uow:  # the digest is built to be looked at: nothing is marked
+        identity = uow.identities.of_account(PLATFORM, user_id)
+        if identity is not None and identity.coach_id is not None:
+            blocks = _coach_blocks(uow, uow.coaches.get(identity.coach_id), now)
+        elif identity is not None and identity.client_id is not None:
+            blocks = _client_blocks(uow, uow.clients.get(identity.client_id), now)
+        else:
+            blocks = _lines(STRANGER_HOME)
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -64,10 +60,10 @@ def _divider() -> dict[str, Any]:
     return {"type": "divider"}
 
 
-def _coach_blocks(session: Session, coach: Coach | None, now: datetime) -> list[dict[str, Any]]:
+def _coach_blocks(uow: UnitOfWork, coach: Coach | None, now: datetime) -> list[dict[str, Any]]:
     if coach is None:
         return _lines(STRANGER_HOME)
-    policy = coach_policy(session, coach)
+    policy = coach_policy(uow, coach)
     zone = policy.timezone
     digest_at = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
     state = "open" if policy.calendar.is_open(now) else "closed"
@@ -78,7 +74,7 @@ def _coach_blocks(session: Session, coach: Coach | None, now: datetime) -> list[
         f"*Reply promise:* {escape(policy.reply_within.describe())}\n"
         f"*Daily digest:* {digest_at} · *New clients' mode:* {policy.default_mode}"
     )
-    digest = build_digest(session, coach, now)
+    digest = build_digest(uow, coach, now)
     waiting = (*digest.overdue, *digest.waiting) if digest else ()
     updates = digest.updates if digest else ()
     blocks += [_divider(), _header(f"Waiting for your reply ({len(waiting)})")]
@@ -113,10 +109,10 @@ def _updates_text(groups: Sequence[ClientNews], zone: str, now: datetime) -> str
     return "\n".join(lines)
 
 
-def _client_blocks(session: Session, client: Client | None, now: datetime) -> list[dict[str, Any]]:
+def _client_blocks(uow: UnitOfWork, client: Client | None, now: datetime) -> list[dict[str, Any]]:
     if client is None:
         return _lines(STRANGER_HOME)
-    contract = contract_for(session, client)
+    contract = contract_for(uow, client)
     blocks = [_header(f"Your contract with {contract.policy.coach_name}")]
     blocks += _lines(escape(describe_contract(contract, now)))
     blocks += [_divider(), *_lines(CLIENT_HOW)]

@@ -7,12 +7,11 @@ import logging
 import re
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from bot.service.commands import REGISTRY
 from bot.service.commands.registry import Role
-from bot.store.models import Identity
+from bot.store.unit import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +54,8 @@ def _from_help_line(line: str) -> tuple[str, str]:
 
 def coach_chats(engine: Engine) -> list[int]:
     """The private chats of the coaches on Telegram."""
-    with Session(engine) as session:
-        chats = session.exec(
-            select(Identity.chat_id).where(
-                Identity.platform == "telegram", col(Identity.coach_id).is_not(None)
-            )
-        ).all()
+    with unit_of_work(engine) as uow:
+        chats = [identity.chat_id for identity in uow.identities.coaches_on("telegram")]
     return sorted({int(chat) for chat in chats if chat.lstrip("-").isdigit()})
 
 

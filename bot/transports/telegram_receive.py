@@ -25,8 +25,8 @@ from telegram.error import TelegramError
 from bot.app import App
 from bot.delivery.outbox import FAILED, enqueue
 from bot.service.dispatch import NOT_PRIVATE_LINE, Handled
-from bot.store.db import transaction
 from bot.store.models import Identity
+from bot.store.unit import unit_of_work
 from bot.transports.edge import scrub
 from bot.transports.telegram_send import TelegramSender, delivery_error
 from bot.transports.telegram_translate import (
@@ -205,14 +205,14 @@ def note_unread(app: App, *, user_id: str, update_id: int, error: str) -> None:
     such a row: `failed` from the start, it is never sent, and the digest marks it reported.
     """
     now = app.clock.now()
-    with transaction(app.engine) as session:
-        identity = session.exec(
+    with unit_of_work(app.engine) as uow:
+        identity = uow.exec(
             select(Identity).where(Identity.platform == PLATFORM, Identity.user_id == user_id)
         ).first()
         if identity is None or identity.client_id is None:
             return  # a stranger's message: nothing of theirs is kept
         row = enqueue(
-            session,
+            uow,
             key=f"{PLATFORM}:unread:{update_id}",
             platform=PLATFORM,
             chat_id=identity.chat_id,
@@ -224,7 +224,7 @@ def note_unread(app: App, *, user_id: str, update_id: int, error: str) -> None:
         row.last_error = (
             f"a message they sent could not be read ({error}); they were asked to send it again"
         )
-        session.add(row)
+        uow.add(row)
 
 
 def unreadable_chat(raw: dict[str, Any]) -> str | None:

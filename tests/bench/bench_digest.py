@@ -28,6 +28,7 @@ from bot.service.reports import build_report, render_report
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Client, Coach, Identity, Message, Promise, TimeEntry
+from bot.store.unit import UnitOfWork
 
 NOW = datetime(2026, 11, 30, 18, tzinfo=UTC)
 MONTH_START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -145,7 +146,7 @@ def bench_digests(url: str) -> tuple[float, int, int]:
         with transaction(engine) as session:
             coach = session.get(Coach, coach_id)
             assert coach is not None
-            digest = build_digest(session, coach, NOW)
+            digest = build_digest(UnitOfWork(session), coach, NOW)
             assert digest is not None
             render_text(digest)
             shown += sum(len(group.entries) for group in digest.updates)
@@ -161,7 +162,7 @@ def bench_report(url: str) -> tuple[float, int]:
         coach = session.exec(select(Coach).order_by(col(Coach.id))).first()
         assert coach is not None
         started = time.perf_counter()
-        report = build_report(session, coach, MONTH_START.date(), NOW)
+        report = build_report(UnitOfWork(session), coach, MONTH_START.date(), NOW)
         render_report(report)
         seconds = time.perf_counter() - started
     engine.dispose()

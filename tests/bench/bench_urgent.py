@@ -27,6 +27,7 @@ from bot.delivery.outbox import enqueue
 from bot.delivery.worker import OutboxWorker
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
+from bot.store.unit import UnitOfWork
 from tests.fakes import RecordingTransport
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -54,7 +55,7 @@ def flood(url: str, clock: SimClock, forwards: int, others: int) -> None:
     with transaction(make_engine(url)) as session:
         for n in range(forwards):
             enqueue(
-                session,
+                UnitOfWork(session),
                 key=f"msg:{n}:fwd",
                 platform="console",
                 chat_id=COACH_CHAT,
@@ -64,7 +65,7 @@ def flood(url: str, clock: SimClock, forwards: int, others: int) -> None:
             )
         for n in range(others):
             enqueue(
-                session,
+                UnitOfWork(session),
                 key=f"other:{n}:ack",
                 platform="console",
                 chat_id=f"client{n}",
@@ -87,7 +88,7 @@ async def urgent_delay(url: str, *, lane: bool, forwards: int, others: int) -> t
     with transaction(engine) as session:
         queued_at = clock.now()
         enqueue(
-            session,
+            UnitOfWork(session),
             key="msg:crisis:fwd",
             platform="console",
             chat_id=COACH_CHAT,

@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from bot.service.schedule import Scheduler, brief_due, plan_reminder
 from bot.store.db import transaction
 from bot.store.models import Client, Closure, Coach, Message
+from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from tests.bot.factories import add_client, add_coach, add_message, add_promise, outbox_rows
 
@@ -166,7 +167,7 @@ def test_a_reminder_whose_promise_is_past_is_skipped_after_downtime(
             text="Can we talk?",
         )
         promise = add_promise(session, message, reply_by=at(2026, 12, 2, 10))
-        plan_reminder(session, promise=promise, calendar=WEEKDAYS)
+        plan_reminder(UnitOfWork(session), promise=promise, calendar=WEEKDAYS)
     clock.set(at(2026, 12, 2, 12))  # the bot was down through the reminder and the promise
     Scheduler(engine, clock).run_due()
     assert [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")] == []
@@ -185,7 +186,7 @@ def test_a_reminder_still_in_time_is_sent(
             text="Can we talk?",
         )
         promise = add_promise(session, message, reply_by=at(2026, 12, 2, 10))
-        plan_reminder(session, promise=promise, calendar=WEEKDAYS)
+        plan_reminder(UnitOfWork(session), promise=promise, calendar=WEEKDAYS)
     clock.set(at(2026, 12, 2, 9, 30))
     Scheduler(engine, clock).run_due()
     reminders = [r.text for r in outbox_rows(engine) if r.text.startswith("Reminder")]
@@ -279,7 +280,7 @@ def test_a_release_due_on_a_day_closed_since_waits_for_the_next_opening(
             release_at=at(2026, 12, 7, 9),
         )
         plan_release(
-            session,
+            UnitOfWork(session),
             coach_id=client.coach_id,
             client_id=client.id or 0,
             release_at=at(2026, 12, 7, 9),
@@ -312,7 +313,7 @@ def test_a_reminder_that_falls_on_a_day_she_no_longer_works_waits_for_her_openin
             text="Can we talk?",
         )
         promise = add_promise(session, message, reply_by=at(2026, 12, 3, 15))
-        plan_reminder(session, promise=promise, calendar=WEEKDAYS)  # due Thu 14:00
+        plan_reminder(UnitOfWork(session), promise=promise, calendar=WEEKDAYS)  # due Thu 14:00
         coach = session.get(Coach, melody.id)
         assert coach is not None
         coach.policy = {**coach.policy, "hours": "mon-tue,fri 09:00-17:00"}  # Thursday off now
@@ -340,7 +341,7 @@ def test_a_reminder_outside_her_new_hours_comes_at_her_next_opening(
             text="Can we talk?",
         )
         promise = add_promise(session, message, reply_by=at(2026, 12, 3, 16))
-        plan_reminder(session, promise=promise, calendar=WEEKDAYS)  # due Thu 15:00
+        plan_reminder(UnitOfWork(session), promise=promise, calendar=WEEKDAYS)  # due Thu 15:00
         coach = session.get(Coach, melody.id)
         assert coach is not None
         coach.policy = {**coach.policy, "hours": "mon-fri 09:00-12:00,15:30-17:00"}

@@ -23,6 +23,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.messages import Attachment, Choice, Outgoing
 from bot.store.db import is_postgres, make_engine, transaction
 from bot.store.models import Outbox
+from bot.store.unit import UnitOfWork
 from bot.transports.base import DeliveryError
 from tests.fakes import RecordingTransport, WorkerCrash
 
@@ -34,7 +35,7 @@ def queue(engine: Engine, clock: ManualClock, key: str, chat_id: str = "c1", **k
     kw.setdefault("platform", "console")
     kw.setdefault("text", f"text of {key}")
     with transaction(engine) as session:
-        row = enqueue(session, key=key, chat_id=chat_id, now=clock.now(), **kw)
+        row = enqueue(UnitOfWork(session), key=key, chat_id=chat_id, now=clock.now(), **kw)
         session.flush()
         assert row.id is not None
         return row.id
@@ -104,13 +105,28 @@ def test_the_same_key_is_queued_only_once(engine: Engine, clock: ManualClock) ->
     first = queue(engine, clock, "msg:42:ack", text="first")
     with transaction(engine) as session:
         again = enqueue(
-            session, key="msg:42:ack", platform="console", chat_id="c1", text="x", now=clock.now()
+            UnitOfWork(session),
+            key="msg:42:ack",
+            platform="console",
+            chat_id="c1",
+            text="x",
+            now=clock.now(),
         )
         twice = enqueue(
-            session, key="msg:43:ack", platform="console", chat_id="c1", text="y", now=clock.now()
+            UnitOfWork(session),
+            key="msg:43:ack",
+            platform="console",
+            chat_id="c1",
+            text="y",
+            now=clock.now(),
         )
         thrice = enqueue(
-            session, key="msg:43:ack", platform="console", chat_id="c1", text="z", now=clock.now()
+            UnitOfWork(session),
+            key="msg:43:ack",
+            platform="console",
+            chat_id="c1",
+            text="z",
+            now=clock.now(),
         )
         assert again.id == first
         assert thrice is twice
@@ -447,7 +463,12 @@ def test_run_wakes_when_notified_and_stops_when_told(engine: Engine, clock: Manu
 def test_enqueue_refuses_a_naive_time(engine: Engine) -> None:
     with transaction(engine) as session, pytest.raises(ValueError):
         enqueue(
-            session, key="k", platform="console", chat_id="c1", text="t", now=datetime(2026, 1, 1)
+            UnitOfWork(session),
+            key="k",
+            platform="console",
+            chat_id="c1",
+            text="t",
+            now=datetime(2026, 1, 1),
         )
 
 

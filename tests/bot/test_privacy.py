@@ -20,6 +20,7 @@ from bot.service.commands import data as _data  # noqa: F401  (registers /export
 from bot.service.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
 from bot.service.privacy import hash_key, who_hash
 from bot.store.models import Client, Document, FailedJoin, Outbox
+from bot.store.unit import UnitOfWork
 from tests.harness import Harness
 
 ALEX_ID, SAM_ID = "770011", "880022"  # distinctive: a scan for them finds only them
@@ -51,7 +52,7 @@ def chat(engine: Engine, clock: ManualClock) -> Harness:
 
 def alex_hash(session: Session) -> str:
     """How Alex's Telegram account is hashed (with the key made at first use)."""
-    return who_hash(hash_key(session), "telegram", ALEX_ID)
+    return who_hash(hash_key(UnitOfWork(session)), "telegram", ALEX_ID)
 
 
 def documents_sent(h: Harness, who: str) -> list[Document]:

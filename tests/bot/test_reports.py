@@ -15,6 +15,7 @@ from bot.service import heatmap
 from bot.service.reports import Report, build_report, duration_words, median, render_report
 from bot.store.db import transaction
 from bot.store.models import Client, Coach, TimeEntry
+from bot.store.unit import UnitOfWork
 from rules.calendar import parse_hours
 from rules.contract import BillingTerms
 from tests.bot.factories import add_client, add_coach, add_message, add_promise
@@ -77,7 +78,7 @@ def report_of(engine: Engine, now: datetime = NOW, month: date = NOVEMBER) -> Re
     """Melody's report, built in a transaction of its own."""
     with Session(engine) as session:
         melody = session.exec(select(Coach).where(Coach.key == "melody")).one()
-        return build_report(session, melody, month, now)
+        return build_report(UnitOfWork(session), melody, month, now)
 
 
 @pytest.fixture

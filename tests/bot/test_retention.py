@@ -15,6 +15,7 @@ from bot.service.retention import purge
 from bot.service.schedule import Scheduler, ensure_timers
 from bot.store.db import transaction
 from bot.store.models import Client, Closure, Coach, Document, Message, Outbox
+from bot.store.unit import UnitOfWork
 from tests.bot.factories import add_client, add_coach, add_message, add_promise, texts, timers
 
 PHOTO = {"type": "photo", "file_id": "f1", "name": "", "chat_id": "200", "message_id": "9"}
@@ -45,9 +46,14 @@ def melody(engine: Engine) -> Coach:
         add_promise(session, asked, reply_by=at(2025, 11, 5), replied_at=at(2025, 11, 4, 12))
         add_message(session, alex, received_at=at(2026, 11, 20), text="recent news")
         outbox.enqueue(
-            session, key="old", platform="telegram", chat_id="100", text="old secret",
-            now=at(2025, 11, 3), message_id=old.id,
-        )  # fmt: skip
+            UnitOfWork(session),
+            key="old",
+            platform="telegram",
+            chat_id="100",
+            text="old secret",
+            now=at(2025, 11, 3),
+            message_id=old.id,
+        )
     return coach
 
 
@@ -55,7 +61,7 @@ def month_line(engine: Engine, now: datetime) -> str:
     """Alex's line of Melody's November 2025 report."""
     with Session(engine) as session:
         coach = session.exec(select(Coach)).one()
-        [alex] = build_report(session, coach, date(2025, 11, 1), now).clients
+        [alex] = build_report(UnitOfWork(session), coach, date(2025, 11, 1), now).clients
         return figures_line(alex)
 
 
@@ -70,7 +76,7 @@ def test_texts_older_than_the_retention_period_are_removed_but_still_counted(
         row.status, row.sent_at = "sent", sent_row
 
     with transaction(engine) as session:
-        done = purge(session, now, 365)
+        done = purge(UnitOfWork(session), now, 365)
 
     assert (done.messages, done.outbox) == (2, 1)
     with Session(engine) as session:
@@ -88,7 +94,7 @@ def test_texts_older_than_the_retention_period_are_removed_but_still_counted(
 
 def test_a_pending_message_keeps_its_text_whatever_its_age(engine: Engine, melody: Coach) -> None:
     with transaction(engine) as session:
-        assert purge(session, at(2026, 11, 23), 365).outbox == 0
+        assert purge(UnitOfWork(session), at(2026, 11, 23), 365).outbox == 0
     assert texts(engine, "100") == ["old secret"]
 
 
@@ -122,17 +128,26 @@ def test_files_are_kept_a_month_unless_a_pending_message_still_needs_them(
     with transaction(engine) as session:
         for key, status in (("report-a", "sent"), ("report-b", "pending")):
             row = outbox.enqueue(
-                session, key=key, platform="telegram", chat_id="100", text="report",
+                UnitOfWork(session),
+                key=key,
+                platform="telegram",
+                chat_id="100",
+                text="report",
                 now=now - timedelta(days=40),
                 documents=[Document(filename=f"{key}.png", content=b"png", created_at=now)],
-            )  # fmt: skip
+            )
             row.status = status
         outbox.enqueue(
-            session, key="fresh", platform="telegram", chat_id="100", text="report", now=now,
+            UnitOfWork(session),
+            key="fresh",
+            platform="telegram",
+            chat_id="100",
+            text="report",
+            now=now,
             documents=[Document(filename="fresh.png", content=b"png", created_at=now)],
-        )  # fmt: skip
+        )
     with transaction(engine) as session:
-        assert purge(session, now, 365).documents == 1
+        assert purge(UnitOfWork(session), now, 365).documents == 1
     with Session(engine) as session:
         names = sorted(d.filename for d in session.exec(select(Document)).all())
     assert names == ["fresh.png", "report-b.png"]
@@ -168,7 +183,7 @@ def test_briefs_are_planned_by_default_and_not_at_all_when_turned_off(
     with transaction(engine) as session:
         sam = add_client(session, melody, name="Sam", chat_id="201")
         sam.next_session = at(2026, 11, 27)
-        ensure_timers(session, clock.now())
+        ensure_timers(UnitOfWork(session), clock.now())
     assert [t.due_at for t in timers(engine, "brief")] == [BRIEF_AT]  # none for Sam
 
     clock.set(at(2026, 11, 25, 22))
@@ -194,5 +209,5 @@ def test_closure_notices_are_not_sent_when_turned_off(
         session.add(
             Closure(coach_id=melody.id or 0, start=date(2026, 11, 24), end=date(2026, 11, 24))
         )
-        ensure_timers(session, clock.now())
+        ensure_timers(UnitOfWork(session), clock.now())
     assert len(timers(engine, "notice")) == 1

@@ -26,6 +26,7 @@ from bot.service.schedule import (
 )
 from bot.store.db import is_postgres, make_engine, transaction
 from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
+from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from tests.bot.factories import (
     add_client,
@@ -77,7 +78,10 @@ def queued(
             )
             add_promise(session, message, reply_by=at(2026, 12, 2, 17))
             plan_release(
-                session, coach_id=alex.coach_id, client_id=alex.id or 0, release_at=release
+                UnitOfWork(session),
+                coach_id=alex.coach_id,
+                client_id=alex.id or 0,
+                release_at=release,
             )
 
 
@@ -162,7 +166,7 @@ def remind(engine: Engine, *, arrival: datetime, reply_by: datetime, **promise: 
             session, alex, received_at=arrival, decision="forward", kind="question"
         )
         made = add_promise(session, message, reply_by=reply_by, **promise)
-        plan_reminder(session, promise=made, calendar=WEEKDAYS)
+        plan_reminder(UnitOfWork(session), promise=made, calendar=WEEKDAYS)
     [timer] = timers(engine, "reminder")
     return timer
 
@@ -300,7 +304,7 @@ def test_ensure_timers_twice_plans_one_digest_per_coach_per_day(
         add_coach(session, key="off", name="Off", chat_id="102", digest_time=None)
     for _ in range(2):
         with transaction(engine) as session:
-            ensure_timers(session, clock.now())
+            ensure_timers(UnitOfWork(session), clock.now())
     assert sorted(t.due_at for t in timers(engine, "digest")) == [
         at(2026, 11, 23, 18),
         at(2026, 11, 23, 23),
@@ -478,17 +482,17 @@ def many_due_timers(engine: Engine, melody: Coach, clients: int, coaches: int) -
             )
             promise = add_promise(session, message, reply_by=at(2026, 11, 23, 17))
             plan_release(
-                session,
+                UnitOfWork(session),
                 coach_id=melody.id or 0,
                 client_id=client.id or 0,
                 release_at=at(2026, 11, 23, 9),
             )
-            plan_reminder(session, promise=promise, calendar=WEEKDAYS)
+            plan_reminder(UnitOfWork(session), promise=promise, calendar=WEEKDAYS)
         for n in range(coaches):
             coach = add_coach(session, key=f"k{n}", name=f"Coach {n}", chat_id=f"k{n}")
             client = add_client(session, coach, name="C", chat_id=f"kc{n}")
             add_message(session, client, received_at=at(2026, 11, 22, 10), text="news")
-        ensure_timers(session, at(2026, 11, 22, 10))
+        ensure_timers(UnitOfWork(session), at(2026, 11, 22, 10))
 
 
 def count_handler_runs(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:

@@ -20,6 +20,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
 from bot.store.db import transaction
 from bot.store.models import Outbox
+from bot.store.unit import UnitOfWork
 from bot.transports.base import DeliveryError
 from bot.transports.slack import SlackPlatform
 from bot.transports.slack_send import MAX_FILE_BYTES, SECTION_CHARS, SlackSender, text_sections
@@ -233,7 +234,14 @@ def test_slack_out_of_reach_is_a_transient_error() -> None:
 
 def test_the_outbox_waits_as_long_as_slack_asked(engine: Engine, clock: ManualClock) -> None:
     with transaction(engine) as session:
-        enqueue(session, key="k", platform="slack", chat_id="DALEX", text="hi", now=clock.now())
+        enqueue(
+            UnitOfWork(session),
+            key="k",
+            platform="slack",
+            chat_id="DALEX",
+            text="hi",
+            now=clock.now(),
+        )
 
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
         worker = OutboxWorker(engine, clock, {"slack": platform})
@@ -338,7 +346,7 @@ def test_the_outbox_delivers_a_rows_files_from_the_database(
 ) -> None:
     with transaction(engine) as session:
         enqueue(
-            session,
+            UnitOfWork(session),
             key="report",
             platform="slack",
             chat_id="DALEX",

@@ -31,6 +31,7 @@ from bot.store.policy import (
     set_policy_field,
     sync_coaches,
 )
+from bot.store.unit import UnitOfWork
 from rules.contract import (
     BillingTerms,
     ClientTerms,
@@ -319,7 +320,7 @@ def test_a_client_without_overrides_gets_the_coach_policy(engine: Engine) -> Non
         client = add_client(session, coach)
 
     with transaction(engine) as session:
-        contract = contract_for(session, session.get(Client, client.id))
+        contract = contract_for(UnitOfWork(session), session.get(Client, client.id))
 
     assert contract.policy == FULL_POLICY
     assert contract.client == ClientTerms(name="Alex")
@@ -343,8 +344,8 @@ def test_every_policy_field_can_be_overridden_for_one_client(engine: Engine, nam
         set_override(alex, name, OTHER_VALUES[name])
 
     with transaction(engine) as session:
-        alex_contract = contract_for(session, session.get(Client, alex.id))
-        sam_contract = contract_for(session, session.get(Client, sam.id))
+        alex_contract = contract_for(UnitOfWork(session), session.get(Client, alex.id))
+        sam_contract = contract_for(UnitOfWork(session), session.get(Client, sam.id))
 
     assert getattr(alex_contract.policy, name) == OTHER_VALUES[name]
     assert alex_contract.policy == Policy(**{**vars(FULL_POLICY), name: OTHER_VALUES[name]})
@@ -388,7 +389,7 @@ def test_sync_creates_a_configured_coach_with_its_initial_policy(
     engine: Engine, clock: ManualClock
 ) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(session, [MELODY], clock.now())
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], clock.now())
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -412,7 +413,7 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
     engine: Engine, clock: ManualClock
 ) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(session, [MELODY], clock.now())
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], clock.now())
         set_policy_field(coach, "timezone", "Asia/Tokyo", from_chat=True)
         set_policy_field(coach, "digest_time", None, from_chat=True)
     changed = CoachSettings(
@@ -428,7 +429,7 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
 
     clock.advance(timedelta(days=1))
     with transaction(engine) as session:
-        sync_coaches(session, [changed], clock.now())
+        sync_coaches(UnitOfWork(session), [changed], clock.now())
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -443,10 +444,10 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
 
 def test_a_restart_with_the_same_config_changes_nothing(engine: Engine) -> None:
     with transaction(engine) as session:
-        sync_coaches(session, [MELODY], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY], NOW)
         before = policy_json(session.exec(select(Coach)).one())
     with transaction(engine) as session:
-        sync_coaches(session, [MELODY], NOW + timedelta(hours=1))
+        sync_coaches(UnitOfWork(session), [MELODY], NOW + timedelta(hours=1))
         coach = session.exec(select(Coach)).one()
         assert policy_json(coach) == before
         assert len(identities(session)) == 2
@@ -455,29 +456,29 @@ def test_a_restart_with_the_same_config_changes_nothing(engine: Engine) -> None:
 def test_a_coach_left_out_of_config_keeps_their_row(engine: Engine) -> None:
     sam = CoachSettings(key="sam", name="Sam")
     with transaction(engine) as session:
-        sync_coaches(session, [MELODY, sam], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY, sam], NOW)
     with transaction(engine) as session:
-        sync_coaches(session, [sam], NOW)
+        sync_coaches(UnitOfWork(session), [sam], NOW)
         assert {c.key for c in session.exec(select(Coach)).all()} == {"melody", "sam"}
 
 
 def test_a_learned_slack_dm_channel_is_kept(engine: Engine) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(session, [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
         slack = session.exec(select(Identity).where(Identity.platform == "slack")).one()
         slack.chat_id = "D0DM"
     with transaction(engine) as session:
-        sync_coaches(session, [MELODY], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY], NOW)
         assert ("slack", "U1001", "D0DM", coach.id, None) in identities(session)
 
 
 def test_a_changed_platform_id_moves_the_identity(engine: Engine) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(session, [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
     moved = CoachSettings(key="melody", name="Melody", telegram_user_id="2002")
 
     with transaction(engine) as session:
-        sync_coaches(session, [moved], NOW)
+        sync_coaches(UnitOfWork(session), [moved], NOW)
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -495,10 +496,10 @@ def test_a_coach_who_is_also_a_client_keeps_the_client_link(engine: Engine) -> N
             Identity(platform="telegram", user_id="1001", chat_id="1001", client_id=client.id)
         )
     with transaction(engine) as session:
-        (coach,) = sync_coaches(session, [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
         assert ("telegram", "1001", "1001", coach.id, client.id) in identities(session)
 
     without_telegram = CoachSettings(key="melody", name="Melody", slack_user_id="U1001")
     with transaction(engine) as session:
-        sync_coaches(session, [without_telegram], NOW)
+        sync_coaches(UnitOfWork(session), [without_telegram], NOW)
         assert ("telegram", "1001", "1001", None, client.id) in identities(session)

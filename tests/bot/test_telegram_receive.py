@@ -19,6 +19,7 @@ from bot.service.dispatch import NOT_PRIVATE_LINE
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Coach, Message
+from bot.store.unit import UnitOfWork
 from bot.transports.telegram_receive import MAX_TRIES, UNREAD_LINE
 from bot.transports.telegram_translate import EDITED_LINE, UNSUPPORTED_LINE
 from tests.fake_telegram import BOT_ID
@@ -335,7 +336,7 @@ def test_an_update_skipped_for_good_is_asked_again_and_shown_in_the_digest(
             told = rig.inbox(ALEX)
             with Session(rig.app.engine) as session:
                 coach = session.exec(select(Coach)).one()
-                digest = build_digest(session, coach, clock.now())
+                digest = build_digest(UnitOfWork(session), coach, clock.now())
                 assert digest is not None
                 return told, render_text(digest)
 

@@ -18,6 +18,7 @@ from bot.service.notices import run_timer
 from bot.service.schedule import ensure_timers
 from bot.store.db import transaction
 from bot.store.models import Document, Outbox, Timer
+from bot.store.unit import UnitOfWork
 from tests.harness import Harness
 
 ALEX_ID, SAM_ID = "770011", "880022"
@@ -41,10 +42,10 @@ def chat(engine: Engine, clock: ManualClock) -> Harness:
 def render_digest(h: Harness) -> Outbox:
     """Run Melody's digest timer: her digest is rendered and waits in the outbox, unsent."""
     with transaction(h.engine) as session:
-        ensure_timers(session, h.clock.now())
+        ensure_timers(UnitOfWork(session), h.clock.now())
         timer = session.exec(select(Timer).where(Timer.kind == "digest")).one()
         h.clock.set(timer.due_at)
-        run_timer(session, timer, timer.due_at)
+        run_timer(UnitOfWork(session), timer, timer.due_at)
         return session.exec(
             select(Outbox).where(col(Outbox.idempotency_key).startswith("digest:"))
         ).one()

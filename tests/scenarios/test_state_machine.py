@@ -26,7 +26,8 @@ from bot.service.schedule import Scheduler, ensure_timers
 from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Client, Coach, Message, Outbox, Promise, Timer
-from bot.store.policy import coach_closures, contract_for, policy_from_coach
+from bot.store.policy import contract_for, policy_from_coach
+from bot.store.unit import UnitOfWork
 from tests.harness import Harness
 
 START = datetime(2026, 10, 20, 8, 0, tzinfo=UTC)  # Tue; London leaves BST on Sun 25 Oct
@@ -89,7 +90,7 @@ class Machine(RuleBasedStateMachine):
         """Plan and fire every due timer, as bot/console.py's `settle` does (delivery aside)."""
         for _ in range(20):
             with transaction(self.engine) as session:
-                ensure_timers(session, self.clock.now())
+                ensure_timers(UnitOfWork(session), self.clock.now())
             if not self.scheduler.run_due():
                 return
 
@@ -233,7 +234,7 @@ class Machine(RuleBasedStateMachine):
     def is_former(self, who: str) -> bool:
         with Session(self.engine) as session:
             client = session.exec(select(Client).where(Client.name == NAMES[who])).one()
-            return contract_for(session, client).is_former_client(self.clock.now())
+            return contract_for(UnitOfWork(session), client).is_former_client(self.clock.now())
 
     # --- invariants ------------------------------------------------------------------------
 
@@ -292,7 +293,9 @@ class Machine(RuleBasedStateMachine):
     def nothing_non_urgent_reaches_the_coach_on_a_closed_day(self) -> None:
         with Session(self.engine) as session:
             coach = session.exec(select(Coach)).one()
-            calendar = policy_from_coach(coach, coach_closures(session, coach.id or 0)).calendar
+            calendar = policy_from_coach(
+                coach, UnitOfWork(session).coaches.closures(coach.id or 0)
+            ).calendar
             zone = calendar.tz
             rows = session.exec(
                 select(Outbox).where(Outbox.chat_id == COACH_CHAT, col(Outbox.id) > self.judged)

@@ -7,11 +7,11 @@ import re
 from datetime import date, datetime, time
 
 import pytz
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.service.commands.registry import Context, UsageError
 from bot.store.models import Client, Coach, Invite
-from bot.store.queries import client_by_name
+from bot.store.unit import UnitOfWork
 from rules.contract import Mode
 from rules.localtime import zone_refusal
 
@@ -181,25 +181,25 @@ def find_client(ctx: Context, name: str, example: str) -> Client:
     coach = coach_of(ctx)
     if not name:
         raise problem(example, "name the client")
-    client = client_by_name(ctx.session, coach.id or 0, name)
+    client = ctx.uow.clients.by_name(coach.id or 0, name)
     if client is not None:
         return client
-    if _has_pending_invite(ctx.session, coach.id or 0, name, ctx.now):
+    if _has_pending_invite(ctx.uow, coach.id or 0, name, ctx.now):
         raise UsageError(f"{shown(name)} has an invite but has not joined yet.")
-    names = {c.name.casefold(): c.name for c in clients_of(ctx.session, coach.id or 0)}
+    names = {c.name.casefold(): c.name for c in clients_of(ctx.uow, coach.id or 0)}
     close = difflib.get_close_matches(name.casefold(), list(names), n=1, cutoff=0.6)
     hint = f"Did you mean {names[close[0]]}?" if close else "/clients lists yours."
     raise UsageError(f"No client called '{shown(name)}'. {hint}")
 
 
-def clients_of(session: Session, coach_id: int) -> list[Client]:
+def clients_of(uow: UnitOfWork, coach_id: int) -> list[Client]:
     """A coach's clients by name."""
-    rows = session.exec(select(Client).where(Client.coach_id == coach_id)).all()
+    rows = uow.exec(select(Client).where(Client.coach_id == coach_id)).all()
     return sorted(rows, key=lambda c: c.name.casefold())
 
 
-def _has_pending_invite(session: Session, coach_id: int, name: str, now: datetime) -> bool:
-    invites = session.exec(
+def _has_pending_invite(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> bool:
+    invites = uow.exec(
         select(Invite).where(
             Invite.coach_id == coach_id,
             col(Invite.used_at).is_(None),

@@ -20,7 +20,7 @@ def availability(ctx: Context) -> str:
     """The client's `/hours`: the contract in plain words, in their time zone."""
     _client(ctx)
     assert ctx.actor.client is not None
-    return describe_contract(contract_for(ctx.session, ctx.actor.client), ctx.now)
+    return describe_contract(contract_for(ctx.uow, ctx.actor.client), ctx.now)
 
 
 def set_display_zone(ctx: Context, args: str) -> str:
@@ -30,9 +30,9 @@ def set_display_zone(ctx: Context, args: str) -> str:
     assert client is not None
     text = args.strip()
     if not text:
-        zone = contract_for(ctx.session, client).client_timezone
+        zone = contract_for(ctx.uow, client).client_timezone
         return f"I show you times in {zone}. Change it like this: {CLIENT_ZONE_EXAMPLE}"
     client.timezone = None if text.lower() in DEFAULT else parse_zone(text, CLIENT_ZONE_EXAMPLE)
-    ctx.session.add(client)
-    zone = contract_for(ctx.session, client).client_timezone
+    ctx.uow.add(client)
+    zone = contract_for(ctx.uow, client).client_timezone
     return f"Times are now shown to you in {zone}: it is {format_local(ctx.now, zone)} there."

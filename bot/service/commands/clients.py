@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
@@ -25,6 +25,7 @@ from bot.service.commands.registry import Context, Role
 from bot.service.commands.views import client_text, coach_policy, former_words
 from bot.store.models import Client, Identity, Invite
 from bot.store.policy import client_terms, contract_for
+from bot.store.unit import UnitOfWork
 from rules.contract import Kind, Mode, parse_kinds
 from rules.standing import standing
 from rules.templates import format_local
@@ -43,11 +44,11 @@ _CLOCK = re.compile(r"\d{1,2}:\d{1,2}")
 def clients(ctx: Context, args: str) -> str:
     """Your clients, their modes and next sessions, and invites not used yet."""
     coach = coach_of(ctx)
-    zone = coach_policy(ctx.session, coach).timezone
-    rows = clients_of(ctx.session, coach.id or 0)
+    zone = coach_policy(ctx.uow, coach).timezone
+    rows = clients_of(ctx.uow, coach.id or 0)
     lines = [f"Your clients ({len(rows)}):" if rows else "No clients yet. /invite Alex adds one."]
-    lines.extend(_client_line(ctx.session, c, zone, ctx.now) for c in rows)
-    pending = _pending_invites(ctx.session, coach.id or 0, ctx.now)
+    lines.extend(_client_line(ctx.uow, c, zone, ctx.now) for c in rows)
+    pending = _pending_invites(ctx.uow, coach.id or 0, ctx.now)
     if pending:
         lines.append("Invites not used yet:")
         lines.extend(_invite_line(i, zone, ctx.now) for i in pending)
@@ -60,10 +61,10 @@ def _invite_line(invite: Invite, zone: str, now: datetime) -> str:
     return f"• {invite.client_name} ({what}), valid until {until}"
 
 
-def _client_line(session: Session, client: Client, zone: str, now: datetime) -> str:
-    platforms = session.exec(select(Identity.platform).where(Identity.client_id == client.id))
+def _client_line(uow: UnitOfWork, client: Client, zone: str, now: datetime) -> str:
+    platforms = uow.exec(select(Identity.platform).where(Identity.client_id == client.id))
     parts = [client.name, client.mode, ", ".join(sorted(set(platforms.all()))) or "no chat"]
-    now_standing = standing(contract_for(session, client), now)
+    now_standing = standing(contract_for(uow, client), now)
     if now_standing.former:
         parts.append(former_words(now_standing))
     elif now_standing.next_session is not None:
@@ -73,9 +74,9 @@ def _client_line(session: Session, client: Client, zone: str, now: datetime) -> 
     return "• " + " · ".join(parts)
 
 
-def _pending_invites(session: Session, coach_id: int, now: datetime) -> list[Invite]:
+def _pending_invites(uow: UnitOfWork, coach_id: int, now: datetime) -> list[Invite]:
     return list(
-        session.exec(
+        uow.exec(
             select(Invite)
             .where(Invite.coach_id == coach_id, col(Invite.used_at).is_(None))
             .where(Invite.expires_at > now)
@@ -88,7 +89,7 @@ def _pending_invites(session: Session, coach_id: int, now: datetime) -> list[Inv
 def client(ctx: Context, args: str) -> str:
     """One client's terms, and exactly what they would be told right now."""
     name, _ = split_first(args)
-    return client_text(ctx.session, find_client(ctx, name, "/client Alex"), ctx.now)
+    return client_text(ctx.uow, find_client(ctx, name, "/client Alex"), ctx.now)
 
 
 @REGISTRY.add("mode", roles={Role.COACH}, usage="/mode Alex open_door|specific|sessions_only")
@@ -101,7 +102,7 @@ def mode(ctx: Context, args: str) -> str:
             MODE_EXAMPLE, f"give {found.name}'s mode (open_door, specific, sessions_only)"
         )
     found.mode = parse_mode(rest, MODE_EXAMPLE).value
-    ctx.session.add(found)
+    ctx.uow.add(found)
     return f"{found.name} is now {found.mode}. {found.name} is told: {_terms_words(ctx, found)}"
 
 
@@ -115,7 +116,7 @@ def allow(ctx: Context, args: str) -> str:
     except ValueError as error:
         raise rules_error("allow", error, ALLOW_EXAMPLE) from None
     found.allowed = ",".join(k.value for k in Kind if k in kinds)
-    ctx.session.add(found)
+    ctx.uow.add(found)
     note = ""
     if found.mode != Mode.SPECIFIC:
         note = f" (This is for specific mode; {found.name} is {found.mode}.)"
@@ -130,7 +131,7 @@ def quota(ctx: Context, args: str) -> str:
     if not rest:
         raise problem(QUOTA_EXAMPLE, "give the number of messages a week (0 = no limit)")
     found.weekly_quota = parse_count(rest, QUOTA_EXAMPLE, what="a weekly number", high=100)
-    ctx.session.add(found)
+    ctx.uow.add(found)
     if found.weekly_quota == 0:
         return f"{found.name} has no weekly limit."
     count = found.weekly_quota
@@ -143,7 +144,7 @@ def quota(ctx: Context, args: str) -> str:
 
 
 def _terms_words(ctx: Context, found: Client) -> str:
-    contract = contract_for(ctx.session, found)
+    contract = contract_for(ctx.uow, found)
     return kinds_in_words(client_terms(found), contract.policy.weekly_quota)
 
 
@@ -152,15 +153,15 @@ def next_session(ctx: Context, args: str) -> str:
     """A client's next session, in your time zone; none when none is booked."""
     name, rest = split_first(args)
     found = find_client(ctx, name, SESSION_EXAMPLE)
-    zone = coach_policy(ctx.session, coach_of(ctx)).timezone
+    zone = coach_policy(ctx.uow, coach_of(ctx)).timezone
     when = None if rest.lower() == NONE else _session_time(rest, zone, ctx.now)
     if found.next_session is not None and found.next_session <= ctx.now:
         found.last_session = found.next_session  # the session that was, is now the last one
     found.next_session = when
-    ctx.session.add(found)
+    ctx.uow.add(found)
     if when is None:
         return f"{found.name} has no session booked."
-    client_zone = contract_for(ctx.session, found).client_timezone
+    client_zone = contract_for(ctx.uow, found).client_timezone
     seen = "" if client_zone == zone else f" ({found.name} sees {format_local(when, client_zone)})"
     return f"{found.name}'s next session: {format_local(when, zone, ctx.now)}{seen}."
 
@@ -188,7 +189,7 @@ def contract_period(ctx: Context, args: str) -> str:
     parts = rest.split()
     if parts == [NONE]:
         found.contract_start = found.contract_end = None
-        ctx.session.add(found)
+        ctx.uow.add(found)
         return f"{found.name}'s contract has no dates now."
     if len(parts) != 2:
         raise problem(CONTRACT_EXAMPLE, "give the first and the last day of the contract")
@@ -197,7 +198,7 @@ def contract_period(ctx: Context, args: str) -> str:
     if end < start:
         raise problem(CONTRACT_EXAMPLE, f"{end} is before {start}")
     found.contract_start, found.contract_end = start, end
-    ctx.session.add(found)
-    former = contract_for(ctx.session, found).is_former_client(ctx.now)
+    ctx.uow.add(found)
+    former = contract_for(ctx.uow, found).is_former_client(ctx.now)
     after = "is a former client now" if former else "becomes a former client after it"
     return f"{found.name}'s contract: {start} – {end}. {found.name} {after}."

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.service.commands import REGISTRY
 from bot.service.commands.args import clean, coach_of, parse_date, problem, shown
 from bot.service.commands.registry import Context, Role, UsageError
 from bot.service.commands.views import closure_line, coach_policy
 from bot.store.models import Closure, Coach
-from bot.store.policy import coach_closures
+from bot.store.unit import UnitOfWork
 from rules.contract import Policy
 from rules.templates import format_local
 
@@ -26,7 +26,7 @@ def closed(ctx: Context, args: str) -> str:
     coach = coach_of(ctx)
     parts = args.split(maxsplit=2)
     if not parts:
-        return closure_list(ctx.session, coach, ctx.now)
+        return closure_list(ctx.uow, coach, ctx.now)
     if len(parts) < 2:
         raise problem(CLOSED_EXAMPLE, "give the first and the last closed day")
     start, end = parse_date(parts[0], CLOSED_EXAMPLE), parse_date(parts[1], CLOSED_EXAMPLE)
@@ -35,16 +35,16 @@ def closed(ctx: Context, args: str) -> str:
         raise problem(CLOSED_EXAMPLE, f"{end} is before {start}")
     if len(note) > MAX_NOTE:
         raise problem(CLOSED_EXAMPLE, f"the note is longer than {MAX_NOTE} characters")
-    if end < today(coach_policy(ctx.session, coach), ctx.now):
+    if end < today(coach_policy(ctx.uow, coach), ctx.now):
         raise problem(CLOSED_EXAMPLE, f"{start} – {end} is already over")
     closure = Closure(coach_id=coach.id or 0, start=start, end=end, note=" ".join(note.split()))
-    ctx.session.add(closure)
-    ctx.session.flush()
-    policy = coach_policy(ctx.session, coach)
+    ctx.uow.add(closure)
+    ctx.uow.flush()
+    policy = coach_policy(ctx.uow, coach)
     try:
         back = policy.calendar.next_open(_local_start(policy, start, ctx.now))
     except ValueError:
-        ctx.session.delete(closure)
+        ctx.uow.delete(closure)
         raise problem(CLOSED_EXAMPLE, "that leaves no open time in the next 3 years") from None
     return (
         f"Closed: {closure_line(closure)}. Clients writing then are told you are back "
@@ -52,10 +52,10 @@ def closed(ctx: Context, args: str) -> str:
     )
 
 
-def closure_list(session: Session, coach: Coach, now: datetime) -> str:
+def closure_list(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
     """The coach's closures that are not over yet, with the numbers /reopen takes."""
-    current = today(coach_policy(session, coach), now)
-    rows = [c for c in coach_closures(session, coach.id or 0) if c.end >= current]
+    current = today(coach_policy(uow, coach), now)
+    rows = [c for c in uow.coaches.closures(coach.id or 0) if c.end >= current]
     if not rows:
         return f"No closures ahead. Add one like this: {CLOSED_EXAMPLE}"
     lines = ["Your closures (/reopen N removes one):"]
@@ -72,13 +72,13 @@ def reopen(ctx: Context, args: str) -> str:
         raise problem(
             REOPEN_EXAMPLE, f"'{shown(args)}' is not a closure number; /closed lists them"
         )
-    closure = ctx.session.exec(
+    closure = ctx.uow.exec(
         select(Closure).where(Closure.id == int(number), Closure.coach_id == coach.id)
     ).first()
     if closure is None:
         raise UsageError(f"/reopen: you have no closure #{number}; /closed lists yours")
     line = closure_line(closure)
-    ctx.session.delete(closure)
+    ctx.uow.delete(closure)
     return f"Reopened: {line} is removed; your usual hours apply."
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.delivery import outbox
 from bot.messages import Inbound
@@ -30,7 +30,7 @@ from bot.service.commands.views import coach_policy
 from bot.service.privacy import HASH_KEY, hash_key, who_hash
 from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
 from bot.store.policy import contract_for
-from bot.store.queries import client_by_name, coach_chat
+from bot.store.unit import UnitOfWork
 from rules.contract import Mode
 from rules.templates import format_local, welcome_text
 
@@ -69,13 +69,11 @@ def invite(ctx: Context, args: str) -> str:
     coach = coach_of(ctx)
     name_text, rest = split_first(args)
     name = new_client_name(name_text, INVITE_EXAMPLE)
-    existing = client_by_name(ctx.session, coach.id or 0, name)
+    existing = ctx.uow.clients.by_name(coach.id or 0, name)
     chosen = parse_mode(rest, INVITE_EXAMPLE) if rest else None
-    mode = (
-        Mode(existing.mode) if existing else chosen or coach_policy(ctx.session, coach).default_mode
-    )
+    mode = Mode(existing.mode) if existing else chosen or coach_policy(ctx.uow, coach).default_mode
     name = existing.name if existing else name
-    _revoke_pending(ctx.session, coach.id or 0, name, ctx.now)
+    _revoke_pending(ctx.uow, coach.id or 0, name, ctx.now)
     code = secrets.token_urlsafe(24)
     row = Invite(
         coach_id=coach.id or 0,
@@ -86,8 +84,8 @@ def invite(ctx: Context, args: str) -> str:
         expires_at=ctx.now + VALID_FOR,
         client_id=existing.id if existing else None,
     )
-    ctx.session.add(row)
-    until = format_local(row.expires_at, coach_policy(ctx.session, coach).timezone, ctx.now)
+    ctx.uow.add(row)
+    until = format_local(row.expires_at, coach_policy(ctx.uow, coach).timezone, ctx.now)
     lines = [f"Invite for {name} ({mode}), for one use until {until}."]
     if existing:
         lines[0] += f" {name} has joined already: this links another account (e.g. Slack)."
@@ -100,7 +98,7 @@ def invite(ctx: Context, args: str) -> str:
     text = "\n".join(lines)
     # queued here, marked, under the key the dispatcher then finds: blanked once it is sent
     outbox.enqueue(
-        ctx.session,
+        ctx.uow,
         key=answer_key(ctx.inbound),
         platform=ctx.inbound.platform,
         chat_id=ctx.inbound.chat_id,
@@ -111,14 +109,14 @@ def invite(ctx: Context, args: str) -> str:
     return text
 
 
-def _revoke_pending(session: Session, coach_id: int, name: str, now: datetime) -> None:
+def _revoke_pending(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> None:
     """A new invite for a name replaces the older unused ones, so only one code works."""
-    for old in session.exec(
+    for old in uow.exec(
         select(Invite).where(Invite.coach_id == coach_id, col(Invite.used_at).is_(None))
     ).all():
         if old.client_name.casefold() == name.casefold() and old.expires_at > now:
             old.expires_at = now
-            session.add(old)
+            uow.add(old)
 
 
 @REGISTRY.add("join", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/boundary join CODE")
@@ -133,26 +131,26 @@ def start(ctx: Context, args: str) -> str:
     code = args.strip()
     if not code:
         return HOW_TO_JOIN
-    key = hash_key(ctx.session, ctx.services.get(HASH_KEY))
+    key = hash_key(ctx.uow, ctx.services.get(HASH_KEY))
     who = who_hash(key, ctx.inbound.platform, ctx.inbound.user_id)
-    locked = locked_until(ctx.session, who, ctx.now)
+    locked = locked_until(ctx.uow, who, ctx.now)
     if locked is not None:
         minutes = max(1, -(-int((locked - ctx.now).total_seconds()) // 60))
         return f"Too many wrong codes from this account. Try again in {minutes} minutes."
-    if everyone_locked_until(ctx.session, ctx.now) is not None:
+    if everyone_locked_until(ctx.uow, ctx.now) is not None:
         return TOO_MANY
-    row = _usable_invite(ctx.session, code, ctx.now)
+    row = _usable_invite(ctx.uow, code, ctx.now)
     if isinstance(row, str):
-        ctx.session.add(FailedJoin(who_hash=who, at=ctx.now))
+        ctx.uow.add(FailedJoin(who_hash=who, at=ctx.now))
         return row
     return join(ctx, row)
 
 
-def _usable_invite(session: Session, code: str, now: datetime) -> Invite | str:
+def _usable_invite(uow: UnitOfWork, code: str, now: datetime) -> Invite | str:
     """The invite a code names if it can be used now, else what is wrong with it."""
     if len(code) > MAX_CODE or any(ch.isspace() for ch in code):
         return WRONG_CODE
-    row = session.exec(select(Invite).where(Invite.code_hash == code_hash(code))).first()
+    row = uow.exec(select(Invite).where(Invite.code_hash == code_hash(code))).first()
     if row is None:
         return WRONG_CODE
     if row.used_at is not None:
@@ -162,10 +160,10 @@ def _usable_invite(session: Session, code: str, now: datetime) -> Invite | str:
     return row
 
 
-def locked_until(session: Session, who: str, now: datetime) -> datetime | None:
+def locked_until(uow: UnitOfWork, who: str, now: datetime) -> datetime | None:
     """When an account that sent 5 wrong codes within an hour may try again, if not yet."""
-    session.execute(delete(FailedJoin).where(col(FailedJoin.at) < now - 2 * FAILURE_WINDOW))
-    times = session.exec(
+    uow.execute(delete(FailedJoin).where(col(FailedJoin.at) < now - 2 * FAILURE_WINDOW))
+    times = uow.exec(
         select(FailedJoin.at).where(
             FailedJoin.who_hash == who, FailedJoin.at > now - 2 * FAILURE_WINDOW
         )
@@ -173,10 +171,10 @@ def locked_until(session: Session, who: str, now: datetime) -> datetime | None:
     return _lock_end(times, now, most=MAX_FAILURES, within=FAILURE_WINDOW, lasts=FAILURE_WINDOW)
 
 
-def everyone_locked_until(session: Session, now: datetime) -> datetime | None:
+def everyone_locked_until(uow: UnitOfWork, now: datetime) -> datetime | None:
     """When /start works again after a burst of wrong codes from anyone, if not yet."""
     since = now - EVERYONE_WINDOW - EVERYONE_LOCK
-    times = session.exec(select(FailedJoin.at).where(FailedJoin.at > since)).all()
+    times = uow.exec(select(FailedJoin.at).where(FailedJoin.at > since)).all()
     return _lock_end(times, now, most=EVERYONE_MAX, within=EVERYONE_WINDOW, lasts=EVERYONE_LOCK)
 
 
@@ -195,56 +193,56 @@ def _lock_end(
 
 def join(ctx: Context, row: Invite) -> str:
     """Use the invite: link the sender's account to the client (created now if new)."""
-    taken = ctx.session.execute(
+    taken = ctx.uow.execute(
         update(Invite)
         .where(col(Invite.id) == row.id, col(Invite.used_at).is_(None))
         .values(used_at=ctx.now)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         return USED_CODE  # someone used it a moment ago
-    coach = ctx.session.get(Coach, row.coach_id)
+    coach = ctx.uow.get(Coach, row.coach_id)
     assert coach is not None
     client = _client_for(ctx, row)
     row.client_id = client.id
-    ctx.session.add(row)
+    ctx.uow.add(row)
     _link(ctx, client)
     _tell_coach(ctx, coach, client)
-    contract = contract_for(ctx.session, client)
+    contract = contract_for(ctx.uow, client)
     return welcome_text(contract, ctx.now)
 
 
 def _client_for(ctx: Context, row: Invite) -> Client:
     """The invited client: the existing one (a second account) or a new row."""
-    found = ctx.session.get(Client, row.client_id) if row.client_id else None
-    found = found or client_by_name(ctx.session, row.coach_id, row.client_name)
+    found = ctx.uow.get(Client, row.client_id) if row.client_id else None
+    found = found or ctx.uow.clients.by_name(row.coach_id, row.client_name)
     if found is None:
         found = Client(
             coach_id=row.coach_id, name=row.client_name, mode=row.mode, created_at=ctx.now
         )
-        ctx.session.add(found)
-        ctx.session.flush()
+        ctx.uow.add(found)
+        ctx.uow.flush()
     return found
 
 
 def _link(ctx: Context, client: Client) -> None:
     """The sender's account becomes the client's, answered in this private chat."""
     inbound = ctx.inbound
-    identity = ctx.session.exec(
+    identity = ctx.uow.exec(
         select(Identity).where(
             Identity.platform == inbound.platform, Identity.user_id == inbound.user_id
         )
     ).first() or Identity(platform=inbound.platform, user_id=inbound.user_id, chat_id="")
     identity.chat_id, identity.client_id, identity.coach_id = inbound.chat_id, client.id, None
-    ctx.session.add(identity)
-    ctx.session.flush()
+    ctx.uow.add(identity)
+    ctx.uow.flush()
 
 
 def _tell_coach(ctx: Context, coach: Coach, client: Client) -> None:
-    chat = coach_chat(ctx.session, coach.id or 0, prefer=ctx.inbound.platform)
+    chat = ctx.uow.identities.coach_chat(coach.id or 0, prefer=ctx.inbound.platform)
     if chat is None:
         return
     outbox.enqueue(
-        ctx.session,
+        ctx.uow,
         key=f"evt:{ctx.inbound.platform}:{ctx.inbound.event_id}:joined",
         platform=chat[0],
         chat_id=chat[1],

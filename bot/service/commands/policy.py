@@ -51,19 +51,19 @@ def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
     before, chat_set = dict(coach.policy), list(coach.chat_set)
     try:
         set_policy_field(coach, field, value, from_chat=True)
-        policy = coach_policy(ctx.session, coach)
+        policy = coach_policy(ctx.uow, coach)
         policy.calendar.next_open(ctx.now)  # the schedule still has open time
     except ValueError as error:
         coach.policy, coach.chat_set = before, chat_set  # the change is not kept
         raise rules_error(command, error) from None
-    ctx.session.add(coach)
+    ctx.uow.add(coach)
     return policy
 
 
 @REGISTRY.add("policy", roles={Role.COACH}, usage="/policy")
 def show_policy(ctx: Context, args: str) -> str:
     """Your settings, and exactly what a client would be told right now."""
-    return policy_text(ctx.session, coach_of(ctx), ctx.now)
+    return policy_text(ctx.uow, coach_of(ctx), ctx.now)
 
 
 @REGISTRY.add("timezone", roles={Role.COACH, Role.CLIENT}, usage=ZONE_EXAMPLE)
@@ -71,7 +71,7 @@ def timezone(ctx: Context, args: str) -> str:
     """The time zone your hours are in (for a client: the zone times are shown in)."""
     if ctx.actor.role is Role.CLIENT:
         return set_display_zone(ctx, args)
-    policy = coach_policy(ctx.session, coach_of(ctx))
+    policy = coach_policy(ctx.uow, coach_of(ctx))
     if not args.strip():
         return f"Your time zone is {policy.timezone}. Change it like this: {ZONE_EXAMPLE}"
     zone = parse_zone(args.strip(), ZONE_EXAMPLE)
@@ -88,7 +88,7 @@ def hours(ctx: Context, args: str) -> str:
     if ctx.actor.role is Role.CLIENT:
         return availability(ctx)
     if not args.strip():
-        policy = coach_policy(ctx.session, coach_of(ctx))
+        policy = coach_policy(ctx.uow, coach_of(ctx))
         return (
             f"Your hours: {policy.calendar.describe_hours()} ({policy.timezone}). "
             f"Change them like this: {HOURS_EXAMPLE}"
@@ -105,7 +105,7 @@ def hours(ctx: Context, args: str) -> str:
 def reply_within(ctx: Context, args: str) -> str:
     """How soon you reply: hours of open time (24h) or working days (2d)."""
     if not args.strip():
-        policy = coach_policy(ctx.session, coach_of(ctx))
+        policy = coach_policy(ctx.uow, coach_of(ctx))
         return f"You reply {policy.reply_within.describe()}. Change it like this: {REPLY_EXAMPLE}"
     try:
         promise = ReplyPromise.parse(args)
@@ -124,7 +124,7 @@ def holidays(ctx: Context, args: str) -> str:
     """Close on the public holidays of a country (GB, or GB-SCT), or off."""
     spec = args.strip()
     if not spec:
-        current = coach_policy(ctx.session, coach_of(ctx)).holidays or "off"
+        current = coach_policy(ctx.uow, coach_of(ctx)).holidays or "off"
         return f"Public holidays: {current}. Change it like this: {HOLIDAYS_EXAMPLE} (or off)"
     if spec.lower() in OFF:
         set_field(ctx, "holidays", "holidays", None)
@@ -151,7 +151,7 @@ def digest(ctx: Context, args: str) -> str:
     """When your daily digest comes (your time): on working days, or daily; or off."""
     parts = words(args)
     if not parts:
-        policy = coach_policy(ctx.session, coach_of(ctx))
+        policy = coach_policy(ctx.uow, coach_of(ctx))
         current = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
         days = _digest_days(bool(coach_setting(coach_of(ctx), "digest_daily")))
         shown_days = f" {days}" if policy.digest_time else ""
@@ -188,7 +188,7 @@ def billing(ctx: Context, args: str) -> str:
     """Bill between-session work: free minutes, hourly rate, currency, increment; or off."""
     parts = words(args)
     if not parts:
-        policy = coach_policy(ctx.session, coach_of(ctx))
+        policy = coach_policy(ctx.uow, coach_of(ctx))
         return f"Billing: {billing_words(policy)}. Change it like this: {BILLING_EXAMPLE} (or off)"
     if len(parts) == 1 and parts[0].lower() in OFF:
         set_field(ctx, "billing", "billing", None)

@@ -10,10 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.messages import Choice, Inbound
 from bot.messages import OutgoingDocument as Document  # one file shape, reply to transport
+from bot.store.unit import UnitOfWork
 
 __all__ = [
     "Actor",
@@ -52,7 +51,7 @@ class Actor:
 class Context:
     """What a command may use: the open transaction, the time, who asked, and the inbound."""
 
-    session: Session
+    uow: UnitOfWork
     now: datetime
     actor: Actor
     inbound: Inbound

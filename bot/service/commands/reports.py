@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.delivery import outbox
 from bot.service.commands import REGISTRY
@@ -17,6 +17,7 @@ from bot.service.digest import attachment_labels
 from bot.service.notices import copy_pairs, setting_or_off
 from bot.service.reports import build_report, current_month, render_report
 from bot.store.models import Client, Message, Promise
+from bot.store.unit import UnitOfWork
 from rules.templates import format_local
 
 REPORT_EXAMPLE = "/report 2026-11"
@@ -41,11 +42,11 @@ _DECISIONS = {
 def report(ctx: Context, args: str) -> Reply:
     """A month's messages, replies, time and money per client, with a contact-times picture."""
     coach = coach_of(ctx)
-    zone = coach_policy(ctx.session, coach).timezone
+    zone = coach_policy(ctx.uow, coach).timezone
     month = parse_month(args.strip()) if args.strip() else current_month(ctx.now, zone)
     if month > current_month(ctx.now, zone):
         raise problem(REPORT_EXAMPLE, f"{month:%Y-%m} has not begun yet")
-    content = build_report(ctx.session, coach, month, ctx.now)
+    content = build_report(ctx.uow, coach, month, ctx.now)
     documents: tuple[Document, ...] = ()
     if content.picture:
         documents = (Document(f"report-{month:%Y-%m}.png", content.picture, "image/png"),)
@@ -72,16 +73,16 @@ def show(ctx: Context, args: str) -> str:
     number = args.strip().lstrip("#")
     if not (number.isascii() and number.isdigit() and len(number) <= 12):
         raise problem(SHOW_EXAMPLE, f"'{shown(args.strip())}' is not a message number")
-    message = ctx.session.get(Message, int(number))
-    client = ctx.session.get(Client, message.client_id) if message is not None else None
+    message = ctx.uow.get(Message, int(number))
+    client = ctx.uow.get(Client, message.client_id) if message is not None else None
     if message is None or client is None or message.coach_id != coach.id:
         return f"None of your clients' messages is numbered {number}."
-    text = show_text(ctx.session, message, client, zone=coach_policy(ctx.session, coach).timezone)
+    text = show_text(ctx.uow, message, client, zone=coach_policy(ctx.uow, coach).timezone)
     # Queued under the key the dispatcher answers with, so this row *is* the answer: it carries
     # the attachments to copy and the client's id (so /forget erases it), and is sent once.
     inbound = ctx.inbound
     outbox.enqueue(
-        ctx.session,
+        ctx.uow,
         key=f"evt:{inbound.platform}:{inbound.event_id}:reply",
         platform=inbound.platform,
         chat_id=inbound.chat_id,
@@ -96,12 +97,12 @@ def show(ctx: Context, args: str) -> str:
     return text
 
 
-def show_text(session: Session, message: Message, client: Client, *, zone: str) -> str:
+def show_text(uow: UnitOfWork, message: Message, client: Client, *, zone: str) -> str:
     """The head line (who, kind, when, what became of it) and the whole text."""
     head = [f"#{message.id}", client.name, message.kind or "message"]
     head.append(format_local(message.received_at, zone))
     head.append(_DECISIONS.get(message.decision, message.decision))
-    promise = session.exec(select(Promise).where(Promise.message_id == message.id)).first()
+    promise = uow.exec(select(Promise).where(Promise.message_id == message.id)).first()
     if promise is not None and promise.replied_at is not None:
         head.append(f"replied {format_local(promise.replied_at, zone)}")
     elif promise is not None:
@@ -155,7 +156,7 @@ def turn_off(ctx: Context, field: str) -> None:
     coach.policy = {**coach.policy, field: None}
     if field not in coach.chat_set:
         coach.chat_set = [*coach.chat_set, field]
-    ctx.session.add(coach)
+    ctx.uow.add(coach)
 
 
 def _amount(text: str, unit: str, example: str, *, high: int, what: str) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.store.models import Client, Closure, Coach, Identity
-from bot.store.policy import coach_closures, contract_for, policy_from_coach
+from bot.store.policy import contract_for, policy_from_coach
+from bot.store.unit import UnitOfWork
 from rules.contract import ClientTerms, Contract, Policy
 from rules.decide import preview
 from rules.standing import Standing, standing
@@ -15,9 +16,9 @@ from rules.templates import TEMPLATES, billing_sentence, format_local
 from rules.texts import kinds_in_words
 
 
-def coach_policy(session: Session, coach: Coach) -> Policy:
+def coach_policy(uow: UnitOfWork, coach: Coach) -> Policy:
     """The coach's policy with their closures."""
-    return policy_from_coach(coach, coach_closures(session, coach.id or 0))
+    return policy_from_coach(coach, uow.coaches.closures(coach.id or 0))
 
 
 def sample_contract(policy: Policy) -> Contract:
@@ -42,10 +43,10 @@ def billing_words(policy: Policy) -> str:
     return f"{billing_sentence(policy)[:-1]}, rounded up to {increment} {unit}"
 
 
-def policy_text(session: Session, coach: Coach, now: datetime) -> str:
+def policy_text(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
     """The coach's settings and what a client in the default mode would get right now."""
-    policy = coach_policy(session, coach)
-    closures = [c for c in coach_closures(session, coach.id or 0) if c.end >= _today(policy, now)]
+    policy = coach_policy(uow, coach)
+    closures = [c for c in uow.coaches.closures(coach.id or 0) if c.end >= _today(policy, now)]
     digest = policy.digest_time.strftime("%H:%M") if policy.digest_time else "off"
     custom = ", ".join(k for k in TEMPLATES if k in policy.templates) or "none (all default)"
     lines = [
@@ -71,11 +72,11 @@ def policy_text(session: Session, coach: Coach, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def client_text(session: Session, client: Client, now: datetime) -> str:
+def client_text(uow: UnitOfWork, client: Client, now: datetime) -> str:
     """One client's terms and exactly what they would get right now."""
-    contract = contract_for(session, client)
+    contract = contract_for(uow, client)
     policy, zone = contract.policy, contract.policy.timezone
-    platforms = sorted({i.platform for i in _identities(session, client)})
+    platforms = sorted({i.platform for i in _identities(uow, client)})
     quota = policy.weekly_quota or "none"
     now_standing = standing(contract, now)
     lines = [
@@ -108,8 +109,8 @@ def preview_text(contract: Contract, now: datetime) -> str:
     return "\n\n".join(blocks)
 
 
-def _identities(session: Session, client: Client) -> list[Identity]:
-    return list(session.exec(select(Identity).where(Identity.client_id == client.id)).all())
+def _identities(uow: UnitOfWork, client: Client) -> list[Identity]:
+    return list(uow.exec(select(Identity).where(Identity.client_id == client.id)).all())
 
 
 def _when(when: datetime | None, zone: str, now: datetime) -> str:

@@ -32,7 +32,7 @@ def visible(text: str) -> bool:
 @REGISTRY.add("message", roles={Role.COACH}, usage="/message KEY text|default")
 def message(ctx: Context, args: str) -> str:
     """Your own wording for a text clients get; no arguments lists them and their placeholders."""
-    policy = coach_policy(ctx.session, coach_of(ctx))
+    policy = coach_policy(ctx.uow, coach_of(ctx))
     key, text = split_first(args)
     if not key:
         return "The texts clients get (/message KEY text sets one):\n\n" + template_help(policy)
@@ -72,7 +72,7 @@ def crisis(ctx: Context, args: str) -> str:
     """The crisis resources a client gets at once when a message may signal a crisis."""
     text = clean(args)
     if not text:
-        policy = coach_policy(ctx.session, coach_of(ctx))
+        policy = coach_policy(ctx.uow, coach_of(ctx))
         return (
             f"Crisis resources sent to a client in crisis:\n{crisis_resources(policy)}\n\n"
             f"Change them like this: {CRISIS_EXAMPLE} (or /crisis default)"
@@ -91,7 +91,7 @@ def crisis(ctx: Context, args: str) -> str:
 @REGISTRY.add("crisis_phrases", roles={Role.COACH}, usage="/crisis_phrases [add|remove PHRASE]")
 def crisis_phrases(ctx: Context, args: str) -> str:
     """Your own words that mark a message as a possible crisis, beside the built-in ones."""
-    policy = coach_policy(ctx.session, coach_of(ctx))
+    policy = coach_policy(ctx.uow, coach_of(ctx))
     action, rest = split_first(args)
     action = action.lower()
     phrases = list(policy.crisis_phrases)

@@ -32,7 +32,7 @@ def reply(ctx: Context, args: str) -> str:
         raise problem(REPLY_EXAMPLE, f"write the message for {found.name}")
     inbound = ctx.inbound
     return relay_reply(
-        ctx.session,
+        ctx.uow,
         coach=coach_of(ctx),
         client=found,
         text=text,
@@ -51,7 +51,7 @@ def log_time(ctx: Context, args: str) -> str:
     note = " ".join(clean(note).split())
     if len(note) > MAX_NOTE:
         raise problem(LOG_EXAMPLE, f"the note is longer than {MAX_NOTE} characters")
-    terms = contract_for(ctx.session, found).policy.billing
+    terms = contract_for(ctx.uow, found).policy.billing
     entry = TimeEntry(
         coach_id=coach_of(ctx).id or 0,
         client_id=found.id or 0,
@@ -62,7 +62,7 @@ def log_time(ctx: Context, args: str) -> str:
         note=note,
         logged_at=ctx.now,
     )
-    ctx.session.add(entry)
+    ctx.uow.add(entry)
     logged = f"Logged {minutes} min for {found.name}"
     if terms is None:
         return f"{logged}; no billing terms set (/billing 5 60 GBP sets them)."

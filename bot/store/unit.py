@@ -1,0 +1,95 @@
+"""The unit of work: one transaction and the repositories that work in it.
+
+Everything above `bot/store/` reaches the database through a `UnitOfWork` and nothing else:
+`with unit_of_work(engine) as uow:` commits what its repositories changed at the end of the
+block, or rolls it all back on an error. Rows the repositories return are the SQLModel rows
+(a change to one is saved with the unit of work); no session, statement or result leaves here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from bot.store.db import transaction
+from bot.store.people import Clients, Coaches, Identities, Invites
+
+
+class UnitOfWork:
+    """One transaction; its repositories are the only door to the database."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.coaches = Coaches(session)
+        self.clients = Clients(session)
+        self.identities = Identities(session)
+        self.invites = Invites(session)
+
+    def add(self, *rows: SQLModel) -> None:
+        """Keep new or changed rows with this unit of work."""
+        self.session.add_all(rows)
+
+    def delete(self, row: SQLModel) -> None:
+        """Delete a row when the unit of work commits."""
+        self.session.delete(row)
+
+    def flush(self) -> None:
+        """Write what is pending now (ids assigned, constraints checked), still uncommitted."""
+        self.session.flush()
+
+    def scrub_deleted(self) -> None:
+        """What this unit deletes leaves no copy: zeroed in SQLite's file, its WAL emptied.
+
+        PostgreSQL: VACUUM and WAL recycling are the operator's (see the README).
+        """
+        engine = self.session.get_bind().engine
+        if engine.dialect.name != "sqlite":
+            return
+        self.session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+
+        def checkpoint(_session: Session) -> None:
+            with engine.connect() as conn:  # not this session's: its transaction is over
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        event.listen(self.session, "after_commit", checkpoint, once=True)
+
+    # --- transitional: the queries still written outside bot/store ---------------------------
+    def exec(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.exec(*args, **kwargs)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.execute(*args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.get(*args, **kwargs)
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self.session.scalars(*args, **kwargs)
+
+    def get_bind(self) -> Any:
+        return self.session.get_bind()
+
+    def connection(self) -> Any:
+        return self.session.connection()
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
+    """A unit of work that commits at the end of the block, or rolls back on error."""
+    with transaction(engine) as session:
+        yield UnitOfWork(session)
+
+
+@contextmanager
+def looking(engine: Engine) -> Iterator[UnitOfWork]:
+    """A unit of work that is only looked through: whatever it changed is rolled back."""
+    with Session(engine, expire_on_commit=False) as session, session.no_autoflush:
+        try:
+            yield UnitOfWork(session)
+        finally:
+            session.rollback()
