@@ -36,7 +36,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
-from bot.delivery.record import Statements
 from bot.store.unit import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,6 @@ async def keep_leases(
     leases: Leases,
     *,
     engine: Engine,
-    statements: Statements,
     clock: Clock,
     lease: timedelta,
     every: float,
@@ -89,27 +87,19 @@ async def keep_leases(
             if not renewal:
                 continue
             try:
-                kept = await asyncio.to_thread(_renew, engine, statements, renewal, until)
+                kept = await asyncio.to_thread(_renew, engine, renewal, until)
             except Exception as exc:  # the database is away: try again at the next beat
                 log.warning("outbox: renewing leases failed (%s)", type(exc).__name__)
                 continue
             leases.renewed(kept, until)
 
 
-def _renew(
-    engine: Engine, sql: Statements, renewal: dict[datetime, list[int]], until: datetime
-) -> set[int]:
+def _renew(engine: Engine, renewal: dict[datetime, list[int]], until: datetime) -> set[int]:
     """Move the leases in `renewal` (old lease -> row ids) to `until`; the ids still ours."""
     kept: set[int] = set()
     with unit_of_work(engine) as uow:
         for old, ids in renewal.items():
-            params = {"old": old, "lease": until}
-            if sql.lease_returns_ids:
-                kept.update(uow.scalars(sql.renew, {"ids": ids, **params}))
-                continue
-            for i in ids:
-                if uow.execute(sql.renew, {"ids": [i], **params}).rowcount:  # type: ignore[attr-defined]
-                    kept.add(i)
+            kept |= uow.outbox.renew(ids, old=old, until=until)
     if len(kept) < sum(len(ids) for ids in renewal.values()):
         log.warning("outbox: a send outlasted its lease and was taken over; it may go twice")
     return kept

@@ -12,16 +12,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.orm import object_session
-from sqlmodel import col, select
-
 from bot.messages import Attachment, Choice, Outgoing, OutgoingDocument
 from bot.store.models import Document, Outbox
+from bot.store.outbox import URGENT
 from bot.store.unit import UnitOfWork
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
 THROTTLED = "throttled"  # payload key: how many HTTP 429s the row has met so far
-URGENT = "urgent"  # payload key: true on a row of the urgent lane (a crisis forward or answer)
 
 
 class Unsendable(ValueError):
@@ -72,7 +68,7 @@ def enqueue(
     if not key or len(key) > 128:
         raise ValueError("an outbox key is 1 to 128 characters")
     if not fresh:
-        existing = uow.exec(select(Outbox).where(Outbox.idempotency_key == key)).first()
+        existing = uow.outbox.by_key(key)
         if existing is not None:
             return existing
     row = Outbox(
@@ -164,11 +160,8 @@ def _documents(uow: UnitOfWork, documents: Sequence[DocumentLike], now: datetime
     return {"documents": [row.id for row in rows]}
 
 
-def to_outgoing(row: Outbox, uow: UnitOfWork | None = None) -> Outgoing:
-    """The message a row describes; raises Unsendable when the stored shape is wrong.
-
-    Documents are read through `session`, or the session the row was loaded in.
-    """
+def to_outgoing(row: Outbox, uow: UnitOfWork) -> Outgoing:
+    """The message a row describes, its documents read in `uow`; Unsendable if it is broken."""
     try:
         payload = row.payload
         if not isinstance(payload, dict) or not isinstance(row.text, str):
@@ -199,17 +192,14 @@ def to_outgoing(row: Outbox, uow: UnitOfWork | None = None) -> Outgoing:
         raise Unsendable(f"corrupt payload ({type(exc).__name__})") from None
 
 
-def _load_documents(row: Outbox, uow: UnitOfWork | None) -> tuple[OutgoingDocument, ...]:
+def _load_documents(row: Outbox, uow: UnitOfWork) -> tuple[OutgoingDocument, ...]:
     """The files a row's payload names, in order; Unsendable if one is gone."""
     ids = _list(row.payload, "documents")
     if not ids:
         return ()
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise TypeError("documents")
-    reader = uow if uow is not None else object_session(row)
-    if reader is None:
-        raise Unsendable("documents need a database session")
-    found = {d.id: d for d in reader.scalars(select(Document).where(col(Document.id).in_(ids)))}
+    found = uow.documents.by_ids(ids)
     if any(i not in found for i in ids):
         raise Unsendable("a document of this message is gone")
     return tuple(

@@ -36,20 +36,12 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.delivery.lease import Leases, keep_leases
-from bot.delivery.outbox import FAILED, THROTTLED, Unsendable, is_urgent, to_outgoing
+from bot.delivery.outbox import THROTTLED, Unsendable, is_urgent, to_outgoing
 from bot.delivery.ratelimit import Backoff, RateLimiter, RetryPolicy
-from bot.delivery.record import (
-    Errored,
-    Outcome,
-    Recorder,
-    Sent,
-    Statements,
-    finish,
-    record,
-    unclaimed,
-)
+from bot.delivery.record import Errored, Outcome, Recorder, Sent, record
 from bot.messages import RESUMED, Outgoing
 from bot.store.models import Outbox
+from bot.store.outbox import FAILED
 from bot.store.unit import UnitOfWork, unit_of_work
 from bot.transports.base import DeliveryError, Transport
 
@@ -107,7 +99,6 @@ class OutboxWorker:
         self._concurrency = max(1, concurrency)  # sends in flight at once, over all chats
         self._limit = max(1, batch_limit)
         self._window = max(0.0, batch_window)
-        self._sql = Statements.build(engine)
         self._claiming = threading.Lock()  # the limiter is this worker's; one claim at a time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_pass = float("-inf")  # loop time the last pass of run() began
@@ -231,50 +222,46 @@ class OutboxWorker:
     def next_due(self) -> datetime | None:
         """When the next row this worker could claim falls due; None when there is none."""
         with unit_of_work(self._engine) as uow:
-            due: datetime | None = uow.execute(
-                self._sql.next_due, {"now": self._clock.now()}
-            ).scalar_one()
-            return due
+            return uow.outbox.next_due(self._clock.now())
 
     def _claim(self, limit: int, urgent_only: bool = False) -> _Pass:
         """Lease the due heads of chats that the rate limits let go now; fail unsendable rows."""
-        due = self._sql.due_urgent if urgent_only else self._sql.due
         with self._claiming, unit_of_work(self._engine) as uow:
             now = self._clock.now()
             while self._holds:
                 self._limiter.hold(*self._holds.popleft())
-            rows = list(uow.scalars(due, {"now": now, "limit": limit}).all())
+            rows = uow.outbox.due(now, limit=limit, urgent_only=urgent_only)
             done = _Pass(seen=len(rows))
             admitted: list[tuple[Outbox, Outgoing]] = []
-            deferred: list[dict[str, Any]] = []
+            deferred: list[tuple[int, datetime]] = []
             for row in rows:
                 try:
-                    message, slot = self._admit(row, now)
+                    message, slot = self._admit(uow, row, now)
                 except Unsendable as exc:
                     log.warning("outbox row %s failed: %s", row.id, exc)
-                    held = unclaimed(now)
-                    done.failed += finish(uow, row.id, held, status=FAILED, last_error=str(exc))
+                    done.failed += uow.outbox.finish(
+                        row.id, now=now, status=FAILED, last_error=str(exc)
+                    )
                     continue
                 if row.claimed_until is not None:  # its lease ran out before a result was kept
                     log.warning("outbox row %s: taken over mid-send, sending again", row.id)
                     # a sender that can look (Slack) checks whether it went before the crash
                     message = replace(message, extra={**message.extra, RESUMED: True})
                 if slot > now:  # deferred, never dropped
-                    deferred.append({"row_id": row.id, "slot": slot, "now": now})
+                    deferred.append((row.id or 0, slot))
                 else:
                     self._limiter.take(row.platform, row.chat_id, now)
                     admitted.append((row, message))
-            if deferred:
-                uow.execute(self._sql.defer, deferred)
+            uow.outbox.defer(deferred, now)
             done.claims = self._take_leases(uow, admitted, now)
             return done
 
-    def _admit(self, row: Outbox, now: datetime) -> tuple[Outgoing, datetime]:
+    def _admit(self, uow: UnitOfWork, row: Outbox, now: datetime) -> tuple[Outgoing, datetime]:
         """The message `row` describes and when the rate limits let it go."""
         transport = self._transports.get(row.platform)
         if transport is None:
             raise Unsendable(f"no transport for platform {row.platform!r}")
-        message = to_outgoing(row)
+        message = to_outgoing(row, uow)
         cap, urgent = transport.max_per_second, is_urgent(row)
         slot = self._limiter.next_slot(row.platform, row.chat_id, cap=cap, now=now, urgent=urgent)
         return message, slot
@@ -286,16 +273,7 @@ class OutboxWorker:
         if not admitted:
             return []
         lease = now + self._lease
-        ids = [row.id for row, _ in admitted]
-        params = {"now": now, "lease": lease}
-        if self._sql.lease_returns_ids:
-            taken = set(uow.scalars(self._sql.lease, {"ids": ids, **params}))
-        else:
-            taken = {
-                i
-                for i in ids
-                if uow.execute(self._sql.lease, {"ids": [i], **params}).rowcount  # type: ignore[attr-defined]
-            }
+        taken = uow.outbox.lease([row.id or 0 for row, _ in admitted], until=lease, now=now)
         # a row another worker got first was still counted by the limiter: paced a bit early
         return [
             _Claim(row.id, message, lease, row.attempts, dict(row.payload))
@@ -321,7 +299,6 @@ class OutboxWorker:
             keep_leases(
                 leases,
                 engine=self._engine,
-                statements=self._sql,
                 clock=self._clock,
                 lease=self._lease,
                 every=self._beat,

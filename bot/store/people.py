@@ -168,7 +168,7 @@ class Invites(Repository[Invite]):
 
     def delete(self, invite_ids: Sequence[int]) -> None:
         """Delete these invites."""
-        self._session.exec(delete(Invite).where(col(Invite.id).in_(invite_ids)))  # type: ignore[call-overload]
+        self._session.execute(delete(Invite).where(col(Invite.id).in_(list(invite_ids))))
 
     def failure_times(self, *, since: datetime, who_hash: str | None = None) -> list[datetime]:
         """When wrong codes were tried after `since` (by one account, when `who_hash` given)."""

@@ -17,7 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from bot.store.db import transaction
+from bot.store.events import Events, Values
+from bot.store.messages import Documents, Messages, Promises, TimeEntries
+from bot.store.outbox import OutboxRows
 from bot.store.people import Clients, Coaches, Identities, Invites
+from bot.store.timers import Timers
 
 
 class UnitOfWork:
@@ -29,6 +33,14 @@ class UnitOfWork:
         self.clients = Clients(session)
         self.identities = Identities(session)
         self.invites = Invites(session)
+        self.messages = Messages(session)
+        self.promises = Promises(session)
+        self.time_entries = TimeEntries(session)
+        self.documents = Documents(session)
+        self.outbox = OutboxRows(session)
+        self.timers = Timers(session)
+        self.events = Events(session)
+        self.values = Values(session)
 
     def add(self, *rows: SQLModel) -> None:
         """Keep new or changed rows with this unit of work."""

@@ -23,9 +23,10 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot.app import App
-from bot.delivery.outbox import FAILED, enqueue
+from bot.delivery.outbox import enqueue
 from bot.service.dispatch import NOT_PRIVATE_LINE, Handled
 from bot.store.models import Identity
+from bot.store.outbox import FAILED
 from bot.store.unit import unit_of_work
 from bot.transports.edge import scrub
 from bot.transports.telegram_send import TelegramSender, delivery_error

@@ -19,6 +19,7 @@ from bot.messages import Attachment
 from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
 from bot.service.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
 from bot.store.models import Coach, Document, Outbox, TimeEntry
+from bot.store.unit import UnitOfWork
 from bot.transports.console import ConsoleTransport
 from tests.harness import Harness
 
@@ -94,7 +95,7 @@ def test_the_report_comes_with_its_picture_through_the_outbox_and_the_console(
     )
     row = chat.rows("melody")[-1]
     with Session(chat.engine) as session:
-        message = to_outgoing(session.get(Outbox, row.id))  # type: ignore[arg-type]
+        message = to_outgoing(session.get(Outbox, row.id), UnitOfWork(session))  # type: ignore[arg-type]
         [picture] = message.documents
         assert (picture.filename, picture.mime_type) == ("report-2026-11.png", "image/png")
         assert picture.content.startswith(b"\x89PNG")
@@ -116,7 +117,7 @@ def test_a_row_naming_a_file_that_is_gone_cannot_be_sent(chat: Harness) -> None:
         session.delete(session.exec(select(Document)).one())
         session.flush()
         with pytest.raises(Unsendable, match="a document of this message is gone"):
-            to_outgoing(row)
+            to_outgoing(row, UnitOfWork(session))
 
 
 def test_reports_of_other_months_and_bad_months(chat: Harness) -> None:
@@ -184,6 +185,6 @@ def test_the_export_file_reaches_the_coach(chat: Harness) -> None:
     chat.say("melody", "/export Alex")
     with Session(chat.engine) as session:
         row = session.get(Outbox, chat.rows("melody")[-1].id)
-        [document] = to_outgoing(row).documents  # type: ignore[arg-type]
+        [document] = to_outgoing(row, UnitOfWork(session)).documents  # type: ignore[arg-type]
     assert (document.filename, document.mime_type) == ("alex-export.json", "application/json")
     assert b'"text": "hello"' in document.content
