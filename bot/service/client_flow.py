@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import col, func, select
-
 from bot.delivery import outbox
 from bot.messages import Attachment, Choice, Inbound
 from bot.service import coach_texts, schedule, undecided
-from bot.store.models import Client, Coach, Message, Outbox, Promise
+from bot.store.models import Client, Coach, Message, Promise
 from bot.store.policy import contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
@@ -62,15 +60,13 @@ def client_state(uow: UnitOfWork, contract: Contract, client: Client, now: datet
     """Quota used this week and the last out-of-office notice, from the client's history."""
     used = 0
     if contract.policy.weekly_quota > 0:  # no quota, nothing to count
-        used = uow.exec(
-            select(func.count(col(Message.id))).where(
-                Message.client_id == client.id,
-                col(Message.decision).in_(list(DELIVERED)),
-                col(Message.kind).in_([k.value for k in QUOTA_KINDS]),
-                Message.received_at >= contract.calendar.week_start(now),
-            )
-        ).one()
-    return ClientState(quota_used=int(used), out_of_office_sent_for=client.out_of_office_sent_for)
+        used = uow.messages.count_since(
+            client.id,
+            since=contract.calendar.week_start(now),
+            decisions=DELIVERED,
+            kinds=[k.value for k in QUOTA_KINDS],
+        )
+    return ClientState(quota_used=used, out_of_office_sent_for=client.out_of_office_sent_for)
 
 
 def attachments_json(incoming: Incoming) -> list[dict[str, object]]:
@@ -201,15 +197,11 @@ def prompt_covering(job: _Job) -> Message | None:
     A client typing a burst of plain messages is asked once: the buttons under the first one
     label every message of the burst (see `burst`), rather than a prompt under each.
     """
-    row = job.uow.exec(
-        select(Outbox)
-        .join(Message, col(Message.id) == Outbox.message_id)
-        .where(Outbox.client_id == job.client.id, col(Outbox.idempotency_key).like("msg:%:ack:ask"))
-        .where(col(Outbox.created_at) > job.now - ANSWER_WINDOW, col(Outbox.created_at) <= job.now)
-        .where(Message.decision == Outcome.ASK, col(Message.id) != job.message.id)
-        .order_by(col(Outbox.id).desc())
-    ).first()
-    return job.uow.get(Message, row.message_id) if row is not None else None
+    since = job.now - ANSWER_WINDOW
+    shown = job.uow.outbox.open_prompt(
+        job.client.id, since=since, until=job.now, excluding=job.message.id
+    )
+    return job.uow.messages.get(shown)
 
 
 def burst(uow: UnitOfWork, first: Message) -> list[Message]:
@@ -218,26 +210,15 @@ def burst(uow: UnitOfWork, first: Message) -> list[Message]:
     They are the client's messages still waiting for a kind that arrived within a minute of
     `first` (none of them was given buttons of its own: `prompt_covering`).
     """
-    return list(
-        uow.exec(
-            select(Message)
-            .where(Message.client_id == first.client_id, Message.decision == Outcome.ASK)
-            .where(col(Message.id) != first.id, col(Message.received_at) >= first.received_at)
-            .where(col(Message.received_at) < first.received_at + ANSWER_WINDOW)
-            .order_by(col(Message.received_at), col(Message.id))
-        ).all()
-    )
+    return uow.messages.burst_after(first, ANSWER_WINDOW)
 
 
 def _said_lately(job: _Job, action: str) -> bool:
     """True when this client was given the `action` answer less than a minute ago."""
-    row = job.uow.exec(
-        select(Outbox.id)
-        .where(Outbox.client_id == job.client.id)
-        .where(col(Outbox.idempotency_key).like(f"msg:%:ack:{action}"))
-        .where(col(Outbox.created_at) > job.now - ANSWER_WINDOW, col(Outbox.created_at) <= job.now)
-    ).first()
-    return row is not None
+    said = job.uow.outbox.latest_for_client(
+        job.client.id, keys=[f"msg:%:ack:{action}"], since=job.now - ANSWER_WINDOW, until=job.now
+    )
+    return said is not None
 
 
 def _to_client(job: _Job, decision: Decision) -> None:
@@ -288,17 +269,14 @@ def _bundle_due(job: _Job) -> datetime | None:
 
     None when nothing went to the coach for this client in the last `FORWARD_WINDOW`.
     """
-    last = job.uow.exec(
-        select(Outbox.created_at)
-        .where(Outbox.client_id == job.client.id, Outbox.coach_id == job.coach.id)
-        .where(
-            col(Outbox.idempotency_key).like("msg:%:fwd")
-            | col(Outbox.idempotency_key).like(f"{BUNDLE}:%")
-        )
-        .where(col(Outbox.created_at) > job.now - FORWARD_WINDOW, col(Outbox.created_at) <= job.now)
-        .order_by(col(Outbox.created_at).desc())
-    ).first()
-    return last + FORWARD_WINDOW if last is not None else None
+    last = job.uow.outbox.latest_for_client(
+        job.client.id,
+        coach_id=job.coach.id,
+        keys=["msg:%:fwd", f"{BUNDLE}:%"],
+        since=job.now - FORWARD_WINDOW,
+        until=job.now,
+    )
+    return last.created_at + FORWARD_WINDOW if last is not None else None
 
 
 def _to_coach(job: _Job, decision: Decision) -> None:
@@ -314,10 +292,7 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         return
     due = _bundle_due(job) if decision.action != Outcome.URGENT else None
     if due is not None:
-        from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
-
-        _put_timer(
-            job.uow,
+        job.uow.timers.put(
             key=f"{BUNDLE}:{job.client.id}:{due.astimezone(UTC).isoformat(timespec='seconds')}",
             kind=BUNDLE,
             due_at=due,
@@ -375,7 +350,7 @@ def answer_choice(
 ) -> str | None:
     """Apply a pressed kind button; return a line for the client when nothing new happens."""
     parsed = parse_choice(data)
-    message = uow.get(Message, parsed[0]) if parsed else None
+    message = uow.messages.get(parsed[0]) if parsed else None
     if parsed is None or message is None or message.client_id != client.id:
         return "That button no longer belongs to a message of yours."
     if message.decision != Outcome.ASK:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
-
-from bot.store.models import Client, Message
+from bot.store.models import Client
 from bot.store.policy import client_overrides
 from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
@@ -29,11 +27,7 @@ def dependency_signals(
     """One line per client showing a dependency signal as of `as_of`, by name."""
     since = as_of - RECENT * (1 + BEFORE_WEEKS)
     ids = [c.id for c in clients if c.id is not None]
-    rows = uow.exec(
-        select(Message.client_id, Message.kind, Message.decision, Message.received_at)
-        .where(col(Message.client_id).in_(ids))
-        .where(col(Message.received_at) >= since, col(Message.received_at) < as_of)
-    ).all()
+    rows = uow.messages.tallies(start=since, end=as_of, client_ids=ids)
     mine: dict[int, list[Row]] = {}
     for row in rows:
         mine.setdefault(row[0], []).append(row)

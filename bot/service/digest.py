@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, Text, type_coerce, update
-from sqlalchemy import select as sa_select
-from sqlmodel import col, func, or_, select
-
 from bot.service.coach_texts import KIND_LABELS
 from bot.service.local_times import LocalTimes
-from bot.store.models import Client, Coach, Identity, Message, Outbox, Promise
+from bot.store.messages import NewsRow
+from bot.store.models import Client, Coach, Message, Outbox
 from bot.store.policy import policy_from_coach
 from bot.store.unit import UnitOfWork
 from rules.contract import Policy
@@ -30,22 +27,8 @@ PARKED_WINDOW = timedelta(hours=48)
 REASON_CHARS = 200
 SECTIONS = ("overdue", "waiting", "updates", "former", "parked", "failed")
 URGENT_MARK = "🚨 URGENT · "
-MARK_CHUNK = 2000  # ids per UPDATE when marking what a digest showed
 
-#: What the update sections read: columns, not whole rows (a busy coach has thousands);
-#: `_group` unpacks them in this order.
-_NEWS_COLUMNS: tuple[Any, ...] = (
-    Message.id,
-    Message.client_id,
-    Message.text,
-    Message.purged,
-    type_coerce(Message.attachments, Text).label("attachments_raw"),
-    Message.kind,
-    Message.received_at,
-    Message.former_client,
-    col(Client.name).label("client_name"),
-)
-_FORMER = 7  # the position of Message.former_client above
+_FORMER = 7  # the position of `former` in a NewsRow
 
 
 class Shown(Protocol):
@@ -207,7 +190,7 @@ def build_digest(uow: UnitOfWork, coach: Coach, now: datetime) -> Digest | None:
     """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
     promised = _waiting(uow, coach, now)
     urgent = _urgent_unanswered(uow, coach, now)
-    news = _news(uow, coach, now)
+    news = uow.messages.news(coach.id, now)
     updates = [row for row in news if not row[_FORMER]]
     former = [row for row in news if row[_FORMER]]
     failed = _failed(uow, coach)
@@ -224,13 +207,7 @@ def build_digest(uow: UnitOfWork, coach: Coach, now: datetime) -> Digest | None:
     )
     if content.is_empty():
         return None
-    shown = [row[0] for row in news]
-    for start in range(0, len(shown), MARK_CHUNK):
-        uow.execute(
-            update(Message)
-            .where(col(Message.id).in_(shown[start : start + MARK_CHUNK]))
-            .values(digested_at=now)
-        )
+    uow.messages.mark_digested([row[0] for row in news], now)
     for _, row in failed:
         row.reported_at = now
         uow.add(row)
@@ -245,39 +222,19 @@ def _urgent_first(items: Iterable[Waiting]) -> tuple[Waiting, ...]:
 
 def _urgent_unanswered(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[Waiting, ...]:
     """Urgent messages (no reply promise) the coach has not replied to since, oldest first."""
-    promised = select(Promise.message_id)
-    rows = uow.exec(
-        select(Message, Client)
-        .join(Client, col(Client.id) == Message.client_id)
-        .where(Message.coach_id == coach.id, Message.decision == Outcome.URGENT)
-        .where(col(Message.received_at) <= now, col(Message.id).not_in(promised))
-        .order_by(col(Message.received_at), col(Message.id))
-    ).all()
+    rows = uow.messages.urgent_without_promise(coach.id, now)
     if not rows:
         return ()
-    replies = uow.exec(
-        select(Outbox.client_id, func.max(Outbox.created_at))
-        .where(col(Outbox.client_id).in_({client.id for _, client in rows}))
-        .where(col(Outbox.idempotency_key).like("%:relay"))
-        .group_by(col(Outbox.client_id))
-    ).all()
-    last_reply = dict(replies)
+    last_reply = uow.outbox.last_relays({client.id or 0 for _, client in rows})
     return tuple(
         Waiting(entry=_entry(message, client), reply_by=message.received_at, urgent=True)
         for message, client in rows
-        if last_reply.get(client.id) is None or last_reply[client.id] < message.received_at
+        if (replied := last_reply.get(client.id or 0)) is None or replied < message.received_at
     )
 
 
 def _waiting(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Waiting]:
-    rows = uow.exec(
-        select(Promise, Message, Client)
-        .join(Message, col(Message.id) == Promise.message_id)
-        .join(Client, col(Client.id) == Promise.client_id)
-        .where(Promise.coach_id == coach.id, col(Promise.replied_at).is_(None))
-        .where(col(Message.received_at) <= now)
-        .order_by(col(Promise.reply_by), col(Message.id))
-    ).all()
+    rows = uow.promises.owed(coach.id, now)
     return [
         Waiting(
             entry=_entry(message, client),
@@ -291,26 +248,7 @@ def _waiting(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Waiting]:
     ]
 
 
-def _news(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Row[Any]]:
-    """Undigested updates, and former clients' news (FYI or not), in one pass over the rows."""
-    # a former client's question gets the alumni answer and is kept: the coach sees it here
-    rows = uow.execute(
-        sa_select(*_NEWS_COLUMNS)
-        .join(Client, col(Client.id) == Message.client_id)
-        .where(col(Message.coach_id) == coach.id, col(Message.digested_at).is_(None))
-        .where(
-            or_(
-                col(Message.decision) == Outcome.DIGEST,
-                (col(Message.decision) == Outcome.ALUMNI) & col(Message.former_client),
-            )
-        )
-        .where(col(Message.received_at) <= now)
-        .order_by(col(Client.name), col(Client.id), col(Message.received_at), col(Message.id))
-    ).all()
-    return list(rows)
-
-
-def _group(rows: Iterable[Row[Any]]) -> tuple[ClientNews, ...]:
+def _group(rows: Iterable[NewsRow]) -> tuple[ClientNews, ...]:
     # unpacked by position: a Row's attributes by name cost more than the rest of the work
     groups: dict[int, tuple[str, list[Entry]]] = {}
     for message_id, client_id, text, purged, raw, kind, received_at, _, name in rows:
@@ -324,14 +262,7 @@ def _group(rows: Iterable[Row[Any]]) -> tuple[ClientNews, ...]:
 
 
 def _parked(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
-    rows = uow.exec(
-        select(Message, Client)
-        .join(Client, col(Client.id) == Message.client_id)
-        .where(Message.coach_id == coach.id, Message.decision == Outcome.PARK)
-        .where(col(Message.briefed_at).is_(None), col(Message.received_at) <= now)
-        .where(col(Client.next_session) > now, col(Client.next_session) <= now + PARKED_WINDOW)
-        .order_by(col(Client.next_session), col(Client.id), col(Message.received_at))
-    ).all()
+    rows = uow.messages.parked_for_sessions(coach.id, now=now, within=PARKED_WINDOW)
     groups: dict[int, SessionParked] = {}
     for message, client in rows:
         assert client.next_session is not None
@@ -342,19 +273,11 @@ def _parked(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[SessionParked
 
 
 def _failed(uow: UnitOfWork, coach: Coach) -> list[tuple[FailedDelivery, Outbox]]:
-    theirs = select(Client.id).where(Client.coach_id == coach.id)
-    rows = uow.exec(
-        select(Outbox)
-        .where(Outbox.status == "failed", col(Outbox.reported_at).is_(None))
-        .where(or_(Outbox.coach_id == coach.id, col(Outbox.client_id).in_(theirs)))
-        .order_by(col(Outbox.created_at), col(Outbox.id))
-    ).all()
+    rows = uow.outbox.unreported_failures(coach.id)
     if not rows:  # the usual case: one query, nothing else read
         return []
-    clients = select(Client.id, Client.name).where(Client.coach_id == coach.id)
-    names = dict(uow.exec(clients).all())
-    chats = select(Identity.platform, Identity.chat_id).where(Identity.coach_id == coach.id)
-    own_chats = set(uow.exec(chats).all())
+    names = {client.id: client.name for client in uow.clients.of_coach(coach.id or 0)}
+    own_chats = {(i.platform, i.chat_id) for i in uow.identities.of_coach(coach.id)}
     found = []
     for row in rows:
         name = names.get(row.client_id)

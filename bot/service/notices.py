@@ -11,13 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytz
-from sqlmodel import col, select
 
 from bot.delivery import outbox
 from bot.service import coach_texts, undecided
 from bot.service.digest import build_digest, coach_policy, preview, render_text
 from bot.service.retention import retention
-from bot.store.models import Client, Closure, Coach, Message, Outbox, Promise, Timer
+from bot.store.models import Client, Closure, Coach, Message, Timer
 from bot.store.policy import coach_setting
 from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
@@ -80,14 +79,14 @@ def is_former(client: Client, zone: str, now: datetime) -> bool:
 
 
 def _client(uow: UnitOfWork, client_id: int | None) -> Client:
-    client = uow.get(Client, client_id) if client_id is not None else None
+    client = uow.clients.get(client_id)
     if client is None:
         raise Skip("client gone")
     return client
 
 
 def _coach(uow: UnitOfWork, coach_id: int | None) -> Coach:
-    coach = uow.get(Coach, coach_id) if coach_id is not None else None
+    coach = uow.coaches.get(coach_id)
     if coach is None:
         raise Skip("coach gone")
     return coach
@@ -103,12 +102,9 @@ def _coach_chat(uow: UnitOfWork, coach: Coach, prefer: str | None = None) -> tup
 def release(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Deliver a client's queued messages to the coach as one message, in arrival order."""
     client = _client(uow, timer.client_id)
-    messages = uow.exec(
-        select(Message)
-        .where(Message.client_id == client.id, Message.decision == Outcome.QUEUE)
-        .where(col(Message.delivered_at).is_(None), col(Message.release_at) <= now)
-        .order_by(col(Message.received_at), col(Message.id))
-    ).all()
+    messages = uow.messages.of_client(
+        client.id, decision=Outcome.QUEUE, undelivered=True, released_by=now
+    )
     if not messages:
         return
     coach = _coach(uow, client.coach_id)
@@ -153,12 +149,9 @@ def bundle(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     A closure added since they were forwarded makes them wait for her opening, as queued ones.
     """
     client = _client(uow, timer.client_id)
-    messages = uow.exec(
-        select(Message)
-        .where(Message.client_id == client.id, Message.decision == Outcome.FORWARD)
-        .where(col(Message.delivered_at).is_(None), col(Message.received_at) <= now)
-        .order_by(col(Message.received_at), col(Message.id))
-    ).all()
+    messages = uow.messages.of_client(
+        client.id, decision=Outcome.FORWARD, undelivered=True, until=now
+    )
     if not messages:
         return
     coach = _coach(uow, client.coach_id)
@@ -198,11 +191,7 @@ def bundle(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
 
 
 def _first_reply_by(uow: UnitOfWork, message_ids: Sequence[int]) -> datetime | None:
-    promises = uow.exec(
-        select(Promise).where(
-            col(Promise.message_id).in_(message_ids), col(Promise.replied_at).is_(None)
-        )
-    ).all()
+    promises = uow.promises.open_on(message_ids)
     return min((p.reply_by for p in promises), default=None)
 
 
@@ -223,7 +212,7 @@ def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     timer's own (schedule.plan_reminder plans no timer for those): how many wait, by when,
     and the first line of the oldest.
     """
-    promise = uow.get(Promise, timer.ref_id) if timer.ref_id is not None else None
+    promise = uow.promises.get(timer.ref_id)
     if promise is None:
         raise Skip("promise gone")
     if promise.reminded_at is not None:
@@ -236,14 +225,9 @@ def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     if not policy.calendar.is_open(now):  # her hours changed since it was planned: wait for them
         _remind_at_opening(uow, timer, policy.calendar.next_open(now), promise.reply_by)
         return
-    waiting = uow.exec(
-        select(Promise, Message)
-        .join(Message, col(Message.id) == Promise.message_id)
-        .where(Promise.client_id == promise.client_id, col(Promise.replied_at).is_(None))
-        .where(col(Promise.reminded_at).is_(None), col(Promise.reply_by) > now)
-        .where(col(Promise.reply_by) <= promise.reply_by + REMINDER_GROUP)
-        .order_by(col(Message.received_at), col(Message.id))
-    ).all()
+    waiting = uow.promises.to_remind(
+        promise.client_id, now=now, due_by=promise.reply_by + REMINDER_GROUP
+    )
     if not waiting:
         return  # all answered
     oldest = waiting[0][1]
@@ -268,7 +252,7 @@ def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
             f"Reply to this message to answer {client.name}."
         ),
         now=now,
-        reply_to=_sent_as(uow, oldest.id or 0, platform, chat_id),
+        reply_to=uow.outbox.copy_of(oldest.id or 0, platform=platform, chat_id=chat_id),
         coach_id=coach.id,
         client_id=client.id,
         message_id=oldest.id,
@@ -288,19 +272,6 @@ def _remind_at_opening(
     uow.add(timer)
 
 
-def _sent_as(uow: UnitOfWork, message_id: int, platform: str, chat_id: str) -> str | None:
-    """The platform id of the coach's copy of a client message, to thread a reminder under."""
-    row = uow.exec(
-        select(Outbox).where(
-            Outbox.message_id == message_id,
-            Outbox.platform == platform,
-            Outbox.chat_id == chat_id,
-            col(Outbox.platform_message_id).is_not(None),
-        )
-    ).first()
-    return row.platform_message_id if row is not None else None
-
-
 def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Send the coach's daily digest, if there is anything in it and no newer one is due."""
     coach = _coach(uow, timer.coach_id)
@@ -309,16 +280,7 @@ def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         return
     if not coach_setting(coach, "digest_daily") and not works_on(policy.calendar, now):
         return  # her day off: the next working day's digest gathers what waited
-    newer = uow.exec(
-        select(Timer.id).where(
-            Timer.kind == "digest",
-            Timer.coach_id == coach.id,
-            Timer.status == "pending",
-            col(Timer.due_at) > timer.due_at,
-            col(Timer.due_at) <= now,
-        )
-    ).first()
-    if newer is not None:  # after downtime only the newest missed digest goes out
+    if uow.timers.newer_due(timer, now):  # after downtime only the newest missed one goes out
         return
     platform, chat_id = _coach_chat(uow, coach)
     content = build_digest(uow, coach, now)
@@ -372,10 +334,7 @@ def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
 
 def _since_last_session(uow: UnitOfWork, client: Client, now: datetime) -> list[Message]:
     """The client's messages since their last session (all of them if there was none)."""
-    stmt = select(Message).where(Message.client_id == client.id, col(Message.received_at) <= now)
-    if client.last_session is not None:
-        stmt = stmt.where(col(Message.received_at) > client.last_session)
-    return list(uow.exec(stmt.order_by(col(Message.received_at), col(Message.id))).all())
+    return uow.messages.of_client(client.id, after=client.last_session, until=now)
 
 
 def _counted_as(message: Message) -> str | None:
@@ -419,7 +378,7 @@ def brief_text(
 
 def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     """Tell each active client of the coach about a coming closure."""
-    closure = uow.get(Closure, timer.ref_id) if timer.ref_id is not None else None
+    closure = uow.coaches.closure(timer.ref_id)
     if closure is None:
         raise Skip("closure gone")
     coach = _coach(uow, closure.coach_id)
@@ -427,10 +386,7 @@ def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         return  # turned off after this notice was planned
     policy = coach_policy(uow, coach)
     today = now.astimezone(pytz.timezone(policy.timezone)).date()
-    clients = uow.exec(
-        select(Client).where(Client.coach_id == coach.id).order_by(col(Client.id))
-    ).all()
-    for client in clients:
+    for client in uow.clients.of_coach(coach.id or 0):
         chat = uow.identities.client_chat(client.id or 0)
         if chat is None or (client.contract_end is not None and client.contract_end < today):
             continue  # not joined, or a former client

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from bot.delivery import outbox
-from bot.store.models import Client, Coach, Message, Outbox, Promise
+from bot.store.models import Client, Coach, Message
 from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
 
@@ -21,16 +19,7 @@ def keep_promises(
     With `message_ids` (a reply to a forward) only those messages are answered; without, every
     message that had reached the coach by `now`. A question still queued keeps its promise.
     """
-    stmt = (
-        select(Promise)
-        .join(Message, col(Message.id) == Promise.message_id)
-        .where(Promise.client_id == client_id, col(Promise.replied_at).is_(None))
-    )
-    if message_ids is None:
-        stmt = stmt.where(col(Message.delivered_at).is_not(None), col(Message.delivered_at) <= now)
-    else:
-        stmt = stmt.where(col(Promise.message_id).in_(list(message_ids)))
-    promises = uow.exec(stmt).all()
+    promises = uow.promises.open_of_client(client_id, delivered_by=now, message_ids=message_ids)
     for promise in promises:
         promise.replied_at = now
         promise.on_time = now <= promise.reply_by
@@ -98,21 +87,18 @@ def forward_for(
     batch is every message of the client delivered in that same release or bundle; a reminder
     answers every message it reminded of.
     """
-    row = uow.exec(
-        select(Outbox).where(
-            Outbox.platform == platform,
-            Outbox.chat_id == chat_id,
-            Outbox.platform_message_id == platform_message_id,
-            Outbox.coach_id == coach_id,
-            col(Outbox.client_id).is_not(None),
-        )
-    ).first()
+    row = uow.outbox.answered_forward(
+        platform=platform,
+        chat_id=chat_id,
+        platform_message_id=platform_message_id,
+        coach_id=coach_id,
+    )
     if row is None or row.client_id is None:
         return None
-    client = uow.get(Client, row.client_id)
+    client = uow.clients.get(row.client_id)
     if client is None or client.coach_id != coach_id:
         return None
-    first = uow.get(Message, row.message_id) if row.message_id is not None else None
+    first = uow.messages.get(row.message_id)
     if first is None:  # a brief or another row naming no message
         return client, None
     if row.idempotency_key.startswith("reminder:"):
@@ -125,21 +111,9 @@ def _batch(uow: UnitOfWork, first: Message, *, bundled: bool = False) -> list[in
     decision = Outcome.FORWARD if bundled else Outcome.QUEUE
     if first.decision != decision or first.delivered_at is None:
         return [first.id or 0]
-    ids = uow.exec(
-        select(Message.id).where(
-            Message.client_id == first.client_id,
-            Message.decision == decision,
-            Message.delivered_at == first.delivered_at,
-        )
-    ).all()
-    return [i for i in ids if i is not None] or [first.id or 0]
+    return uow.messages.delivered_with(first) or [first.id or 0]
 
 
 def _reminded(uow: UnitOfWork, first: Message, at: datetime) -> list[int]:
     """The ids of the messages one reminder, sent at `at`, named (`first` is the oldest)."""
-    ids = uow.exec(
-        select(Promise.message_id).where(
-            Promise.client_id == first.client_id, Promise.reminded_at == at
-        )
-    ).all()
-    return sorted({first.id or 0, *ids})
+    return sorted({first.id or 0, *uow.promises.reminded_at(first.client_id, at)})

@@ -13,12 +13,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytz
-from sqlmodel import col, select
 
 from bot.service import heatmap
 from bot.service.dependency import dependency_signals
 from bot.service.digest import coach_policy
-from bot.store.models import Client, Coach, Message, Promise, TimeEntry
+from bot.store.models import Coach
 from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
 from rules.templates import format_local
@@ -110,7 +109,7 @@ def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> R
     start, end = month_bounds(month, policy.timezone)
     as_of = min(now, end)
     stop = min(now + timedelta(microseconds=1), end)  # what happened at `now` counts
-    clients = list(uow.exec(select(Client).where(Client.coach_id == coach.id)).all())
+    clients = uow.clients.of_coach(coach.id or 0)
     figures = {c.id or 0: Figures(c.name) for c in clients}
     received = _count_messages(uow, coach, figures, start, stop)
     _count_replies(uow, coach, figures, start, stop)
@@ -141,11 +140,7 @@ def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> R
 def _count_messages(
     uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> list[datetime]:
-    rows = uow.exec(
-        select(Message.client_id, Message.kind, Message.decision, Message.received_at)
-        .where(Message.coach_id == coach.id)
-        .where(col(Message.received_at) >= start, col(Message.received_at) < end)
-    ).all()
+    rows = uow.messages.tallies(start=start, end=end, coach_id=coach.id)
     for client_id, kind, decision, _ in rows:
         item = figures.get(client_id)
         if item is None:
@@ -162,12 +157,7 @@ def _count_messages(
 def _count_replies(
     uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
-    rows = uow.exec(
-        select(Promise.client_id, Message.received_at, Promise.reply_by, Promise.replied_at)
-        .join(Message, col(Message.id) == Promise.message_id)
-        .where(Promise.coach_id == coach.id)
-        .where(col(Message.received_at) >= start, col(Message.received_at) < end)
-    ).all()
+    rows = uow.promises.reply_times(coach.id, start=start, end=end)
     for client_id, received_at, reply_by, replied_at in rows:
         item = figures.get(client_id)
         if item is None:
@@ -183,11 +173,7 @@ def _count_replies(
 def _count_time(
     uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
-    rows = uow.exec(
-        select(TimeEntry)
-        .where(TimeEntry.coach_id == coach.id)
-        .where(col(TimeEntry.logged_at) >= start, col(TimeEntry.logged_at) < end)
-    ).all()
+    rows = uow.time_entries.of_coach(coach.id, start=start, end=end)
     for entry in rows:
         item = figures.get(entry.client_id)
         if item is None:

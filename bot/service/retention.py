@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import col, delete, select
-
-from bot.store.models import Document, Message, Outbox, Timer
+from bot.store.models import Timer
 from bot.store.unit import UnitOfWork
 
 DEFAULT_DAYS = 365
@@ -31,50 +28,28 @@ class Purged:
 
 def has_expired(uow: UnitOfWork, now: datetime, days: int) -> bool:
     """Whether anything is older than the retention period (or a file older than a month)."""
-    message = uow.exec(
-        select(Message.id)
-        .where(col(Message.purged).is_(False), col(Message.received_at) < now - timedelta(days))
-        .limit(1)
-    ).first()
-    document = uow.exec(
-        select(Document.id)
-        .where(col(Document.created_at) < now - timedelta(DOCUMENT_DAYS))
-        .limit(1)
-    ).first()
-    return message is not None or document is not None
+    return uow.messages.any_unpurged_before(now - timedelta(days)) or bool(
+        uow.documents.ids_before(now - timedelta(DOCUMENT_DAYS), limit=1)
+    )
 
 
 def purge(uow: UnitOfWork, now: datetime, days: int) -> Purged:
     """Remove texts older than `days` and old files, in the caller's transaction."""
     cutoff = now - timedelta(days=days)
-    messages = uow.execute(
-        update(Message)
-        .where(col(Message.purged).is_(False), col(Message.received_at) < cutoff)
-        .values(text="", attachments=[], purged=True)
-    )
-    outbox = uow.execute(
-        update(Outbox)
-        .where(col(Outbox.status) != "pending", col(Outbox.created_at) < cutoff)
-        .where(col(Outbox.text) != "")
-        .values(text="")
-    )
     return Purged(
-        messages=messages.rowcount,  # type: ignore[attr-defined]
-        outbox=outbox.rowcount,  # type: ignore[attr-defined]
+        messages=uow.messages.purge_before(cutoff),
+        outbox=uow.outbox.blank_texts_before(cutoff),
         documents=_old_documents(uow, now),
     )
 
 
 def _old_documents(uow: UnitOfWork, now: datetime) -> int:
     """Delete files older than DOCUMENT_DAYS that no pending message still has to send."""
-    pending = uow.exec(select(Outbox.payload).where(Outbox.status == "pending")).all()
-    needed = {i for payload in pending for i in payload.get("documents", [])}
-    old = uow.exec(
-        select(Document.id).where(col(Document.created_at) < now - timedelta(DOCUMENT_DAYS))
-    ).all()
+    needed = uow.outbox.documents_pending()
+    old = uow.documents.ids_before(now - timedelta(DOCUMENT_DAYS))
     gone = [i for i in old if i not in needed]
     if gone:
-        uow.exec(delete(Document).where(col(Document.id).in_(gone)))
+        uow.documents.delete(gone)
     return len(gone)
 
 

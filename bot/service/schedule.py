@@ -14,22 +14,16 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
 
 import pytz
-from sqlalchemy import or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.service.digest import coach_policy
 from bot.service.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
 from bot.service.retention import DEFAULT_DAYS, has_expired
-from bot.store.db import is_postgres
-from bot.store.models import Client, Closure, Coach, Message, Promise, Timer
+from bot.store.models import Coach, Promise
 from bot.store.unit import UnitOfWork, unit_of_work
 from rules.calendar import BusinessCalendar
 
@@ -40,14 +34,11 @@ BRIEF_UNWORKED_LEAD = timedelta(hours=1)  # a brief before a session on a day wi
 BRIEF_LOOKBACK = timedelta(days=14)  # how far before its due time a brief may move
 LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may redo the timer
 
-OnConflict = Literal["nothing", "retime", "rearm"]
-
 
 def plan_release(uow: UnitOfWork, *, coach_id: int, client_id: int, release_at: datetime) -> None:
     """Plan the delivery of a client's queued messages at `release_at` (the next opening)."""
     # rearm: a message that committed just after its opening's release ran is not left behind
-    _put_timer(
-        uow,
+    uow.timers.put(
         key=f"release:{client_id}:{utc_minute(release_at)}",
         kind="release",
         due_at=release_at,
@@ -65,21 +56,11 @@ def plan_reminder(uow: UnitOfWork, *, promise: Promise, calendar: BusinessCalend
     """
     if promise.id is None:
         uow.flush()
-    covered = uow.exec(
-        select(Timer.id)
-        .join(Promise, col(Promise.id) == Timer.ref_id)
-        .where(Timer.kind == "reminder", Timer.status == "pending")
-        .where(Timer.client_id == promise.client_id, col(Promise.id) != promise.id)
-        .where(col(Promise.replied_at).is_(None), col(Promise.reminded_at).is_(None))
-        .where(col(Promise.reply_by) <= promise.reply_by)
-        .where(col(Promise.reply_by) >= promise.reply_by - REMINDER_GROUP)
-    ).first()
-    if covered is not None:
+    if uow.timers.reminder_covering(promise, group=REMINDER_GROUP) is not None:
         return
-    message = uow.get(Message, promise.message_id)
+    message = uow.messages.get(promise.message_id)
     arrival = message.received_at if message is not None else promise.reply_by
-    _put_timer(
-        uow,
+    uow.timers.put(
         key=f"reminder:{promise.id}",
         kind="reminder",
         due_at=reminder_due(calendar, arrival=arrival, reply_by=promise.reply_by),
@@ -113,7 +94,7 @@ def reminder_due(calendar: BusinessCalendar, *, arrival: datetime, reply_by: dat
 
 def ensure_timers(uow: UnitOfWork, now: datetime) -> None:
     """Plan every coach's next digest, upcoming briefs and closure notices (idempotent)."""
-    for coach in uow.exec(select(Coach).order_by(col(Coach.id))).all():
+    for coach in uow.coaches.all():
         try:
             _ensure_for_coach(uow, coach, now)
         except (ValueError, LookupError) as exc:  # a broken policy must not stop the others
@@ -125,8 +106,7 @@ def _ensure_for_coach(uow: UnitOfWork, coach: Coach, now: datetime) -> None:
     zone = pytz.timezone(policy.timezone)
     if policy.digest_time is not None:
         due = next_local(zone, policy.digest_time, now)
-        _put_timer(
-            uow,
+        uow.timers.put(
             key=f"digest:{coach.id}:{due.astimezone(zone).date().isoformat()}",
             kind="digest",
             due_at=due,
@@ -161,16 +141,9 @@ def _ensure_briefs(
     uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, ahead: timedelta, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    clients = uow.exec(
-        select(Client)
-        .where(Client.coach_id == coach.id, col(Client.next_session) > now)
-        .where(or_(col(Client.contract_end).is_(None), col(Client.contract_end) >= today))
-        .order_by(col(Client.id))
-    ).all()
-    for client in clients:
+    for client in uow.clients.with_session_ahead(coach.id or 0, now, today):
         assert client.next_session is not None
-        _put_timer(
-            uow,
+        uow.timers.put(
             key=f"brief:{client.id}:{utc_minute(client.next_session)}",
             kind="brief",
             due_at=brief_due(calendar, session_at=client.next_session, ahead=ahead, now=now),
@@ -225,21 +198,14 @@ def _ensure_notices(
     uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, days: int, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    closures = uow.exec(
-        select(Closure)
-        .where(Closure.coach_id == coach.id, col(Closure.end) >= today)
-        .where(col(Closure.start) <= today + timedelta(days=days))
-        .order_by(col(Closure.id))
-    ).all()
-    for closure in closures:
+    for closure in uow.coaches.closures_touching(coach.id or 0, today, today + timedelta(days)):
         begins = local_moment(calendar.tz, closure.start, time(0))
         try:
             opening = calendar.next_open(now)  # tell clients during the coach's hours...
         except ValueError:
             opening = begins
         due = opening if opening < begins else now  # ...but always before the closure begins
-        _put_timer(
-            uow,
+        uow.timers.put(
             key=f"notice:{closure.id}",
             kind="notice",
             due_at=due,
@@ -252,58 +218,13 @@ def plan_retention(uow: UnitOfWork, now: datetime, days: int) -> bool:
     """Plan today's retention purge if anything has outlived `days`; True if there is work."""
     if not has_expired(uow, now, days):
         return False
-    _put_timer(
-        uow,
+    uow.timers.put(
         key=f"retention:{now.astimezone(UTC).date().isoformat()}",
         kind="retention",
         due_at=now,
         ref_id=days,
     )
     return True
-
-
-def _put_timer(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    kind: str,
-    due_at: datetime,
-    coach_id: int | None = None,
-    client_id: int | None = None,
-    ref_id: int | None = None,
-    on_conflict: OnConflict = "nothing",
-    now: datetime | None = None,
-) -> None:
-    """Insert a timer unless its key exists; `retime` moves a pending one, `rearm` a done one.
-
-    With `now`, `retime` leaves a timer that is already due alone: it runs, late, rather than
-    being moved past what it was for (a brief past its session, after the worker was down).
-    """
-    table = Timer.__table__  # type: ignore[attr-defined]
-    values: dict[str, Any] = {
-        "key": key,
-        "kind": kind,
-        "due_at": due_at.astimezone(UTC),
-        "coach_id": coach_id,
-        "client_id": client_id,
-        "ref_id": ref_id,
-        "status": "pending",
-    }
-    dialect = uow.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
-    if on_conflict == "nothing":
-        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
-    else:
-        changes: dict[str, Any] = {"due_at": stmt.excluded.due_at}
-        # retime rewrites only a pending timer whose time changed: no churn on every pass
-        where = (table.c.status == "pending") & (table.c.due_at != stmt.excluded.due_at)
-        if now is not None:
-            where &= table.c.due_at > now.astimezone(UTC)
-        if on_conflict == "rearm":
-            changes |= {"status": "pending", "done_at": None, "claimed_until": None}
-            where = table.c.status == "done"
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=changes, where=where)
-    uow.execute(stmt)
 
 
 class Scheduler:
@@ -365,29 +286,13 @@ class Scheduler:
     def _claim(self, now: datetime, limit: int) -> Sequence[int]:
         """Lease up to `limit` due, unclaimed timers to this worker, oldest first."""
         with unit_of_work(self.engine) as uow:
-            stmt = (
-                select(Timer.id)
-                .where(Timer.status == "pending", col(Timer.due_at) <= now)
-                .where(or_(col(Timer.claimed_until).is_(None), col(Timer.claimed_until) <= now))
-                .order_by(col(Timer.due_at), col(Timer.id))
-                .limit(limit)
-            )
-            if is_postgres(self.engine):
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = [timer_id for timer_id in uow.exec(stmt).all() if timer_id is not None]
-            if ids:
-                uow.execute(
-                    update(Timer)
-                    .where(col(Timer.id).in_(ids))
-                    .values(claimed_until=now + self.lease)
-                )
-        return ids
+            return uow.timers.claim_due(now, limit=limit, lease=self.lease)
 
     def _run_one(self, timer_id: int, now: datetime) -> bool:
         """Run one timer and mark it done in one transaction; a bad one is dropped, logged."""
         try:
             with unit_of_work(self.engine) as uow:
-                timer = _take(uow, timer_id, now)
+                timer = uow.timers.take(timer_id, now)
                 if timer is None:
                     return False
                 run_timer(uow, timer, now)
@@ -398,20 +303,8 @@ class Scheduler:
         except Exception as exc:
             reason = exc.reason if isinstance(exc, Skip) else type(exc).__name__
             with unit_of_work(self.engine) as uow:
-                timer = _take(uow, timer_id, now)
+                timer = uow.timers.take(timer_id, now)
                 if timer is None:
                     return False
                 log.warning("timer %s dropped: %s", timer.key, reason)
             return True
-
-
-def _take(uow: UnitOfWork, timer_id: int, now: datetime) -> Timer | None:
-    """Mark a pending timer done in this transaction (row-locking it); None if already done."""
-    result = uow.execute(
-        update(Timer)
-        .where(col(Timer.id) == timer_id, col(Timer.status) == "pending")
-        .values(status="done", done_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return uow.get(Timer, timer_id)

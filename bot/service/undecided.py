@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.store.models import Client, Coach, Message, Timer
+from bot.store.models import Message, Timer
 from bot.store.unit import UnitOfWork
 from rules.contract import ClientMessage, Kind
 from rules.decide import Outcome
@@ -28,10 +28,7 @@ _AS = {
 
 def plan(uow: UnitOfWork, *, message: Message, now: datetime) -> None:
     """Plan the grace timer of a message whose kind the client is asked for (idempotent)."""
-    from bot.service.schedule import _put_timer  # schedule runs the timer handlers: import late
-
-    _put_timer(
-        uow,
+    uow.timers.put(
         key=f"{TIMER_KIND}:{message.id}",
         kind=TIMER_KIND,
         due_at=now + GRACE,
@@ -69,13 +66,13 @@ def decide_late(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     from bot.store.policy import contract_for
     from rules.decide import AskKind, decide
 
-    message = uow.get(Message, timer.ref_id) if timer.ref_id is not None else None
+    message = uow.messages.get(timer.ref_id)
     if message is None:
         raise Skip("message gone")
     if message.decision != Outcome.ASK:
         return  # the client pressed a button in time
-    client = uow.get(Client, message.client_id)
-    coach = uow.get(Coach, message.coach_id)
+    client = uow.clients.get(message.client_id)
+    coach = uow.coaches.get(message.coach_id)
     if client is None or coach is None:
         raise Skip("client gone")
     contract = contract_for(uow, client)

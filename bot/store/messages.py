@@ -111,13 +111,13 @@ class Messages(Repository[Message]):
         start: datetime,
         end: datetime,
         coach_id: int | None = None,
-        client_ids: Collection[int] = (),
+        client_ids: Collection[int] | None = None,
     ) -> list[tuple[int, str | None, str, datetime]]:
         """(client id, kind, decision, received at) of each message in [start, end)."""
         stmt = select(Message.client_id, Message.kind, Message.decision, Message.received_at)
         if coach_id is not None:
             stmt = stmt.where(Message.coach_id == coach_id)
-        if client_ids:
+        if client_ids is not None:
             stmt = stmt.where(col(Message.client_id).in_(list(client_ids)))
         stmt = stmt.where(col(Message.received_at) >= start, col(Message.received_at) < end)
         return [tuple(row) for row in self._session.exec(stmt).all()]  # type: ignore[misc]

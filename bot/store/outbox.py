@@ -28,8 +28,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from bot.store.models import Client, Outbox
+from bot.store.models import Client, Message, Outbox
 from bot.store.repository import Repository
+from rules.decide import Outcome as Decided
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 URGENT = "urgent"  # payload key: true on a row of the urgent lane (a crisis forward or answer)
@@ -262,6 +263,21 @@ class OutboxRows(Repository[Outbox]):
         return self._session.exec(
             stmt.order_by(col(Outbox.created_at).desc(), col(Outbox.id).desc())
         ).first()
+
+    def open_prompt(
+        self, client_id: int | None, *, since: datetime, until: datetime, excluding: int | None
+    ) -> int | None:
+        """The message whose kind buttons went to the client in (since, until], still unsorted."""
+        row = self._session.exec(
+            select(Outbox.message_id)
+            .join(Message, col(Message.id) == Outbox.message_id)
+            .where(Outbox.client_id == client_id)
+            .where(col(Outbox.idempotency_key).like("msg:%:ack:ask"))
+            .where(col(Outbox.created_at) > since, col(Outbox.created_at) <= until)
+            .where(Message.decision == Decided.ASK, col(Message.id) != excluding)
+            .order_by(col(Outbox.id).desc())
+        ).first()
+        return row
 
     def answered_forward(
         self, *, platform: str, chat_id: str, platform_message_id: str, coach_id: int
