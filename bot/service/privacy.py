@@ -15,30 +15,21 @@ import json
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import SQLModel, col, delete, select
+from sqlmodel import SQLModel
 
 from bot.config_reader import Secret
 from bot.delivery import outbox as outbox_queue
 from bot.service.digest import build_digest, render_text
+from bot.store.erasure import ClientRows
 from bot.store.models import (
     Client,
     Coach,
-    Document,
-    FailedJoin,
-    Identity,
-    Invite,
     Message,
-    Meta,
     Outbox,
-    Promise,
-    TimeEntry,
-    Timer,
 )
 from bot.store.unit import UnitOfWork
 
@@ -52,14 +43,7 @@ def hash_key(uow: UnitOfWork, configured: Secret | None = None) -> bytes:
     """The HMAC key: the configured one, else the one made at first use and kept in `meta`."""
     if configured is not None:
         return configured.reveal().encode("utf-8")
-    row = uow.get(Meta, HASH_KEY)
-    if row is None:
-        dialect = postgresql if uow.get_bind().dialect.name == "postgresql" else sqlite
-        made = dialect.insert(Meta).values(name=HASH_KEY, value=secrets.token_hex(32))
-        uow.execute(made.on_conflict_do_nothing())  # another process may have won
-        row = uow.get(Meta, HASH_KEY, populate_existing=True)
-        assert row is not None
-    return row.value.encode("utf-8")
+    return uow.values.get_or_make(HASH_KEY, lambda: secrets.token_hex(32)).encode("utf-8")
 
 
 def who_hash(key: bytes, platform: str, user_id: str) -> str:
@@ -68,17 +52,8 @@ def who_hash(key: bytes, platform: str, user_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class ClientData:
-    """Every row that is about one client."""
-
-    client: Client
-    identities: list[Identity]
-    messages: list[Message]
-    promises: list[Promise]
-    time_entries: list[TimeEntry]
-    outbox: list[Outbox]  # addressed to them, or about them (their client_id or message ids)
-    invites: list[Invite]
-    timers: list[Timer]
+class ClientData(ClientRows):
+    """Every row that is about one client, and what the coach is told of them."""
 
     def counts(self) -> str:
         """`12 messages, 3 reply promises, ...`: what there is, in words."""
@@ -104,37 +79,10 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _to_chat(platform: str, chat_id: str) -> Any:
-    return (col(Outbox.platform) == platform) & (col(Outbox.chat_id) == chat_id)
-
-
 def client_data(uow: UnitOfWork, client: Client) -> ClientData:
     """Every row about `client`: the client, chats, messages, promises, time, outbox, timers."""
-    identities = _rows(uow, Identity, col(Identity.client_id) == client.id)
-    messages = _rows(uow, Message, col(Message.client_id) == client.id)
-    promises = _rows(uow, Promise, col(Promise.client_id) == client.id)
-    about = [col(Outbox.client_id) == client.id, col(Outbox.message_id).in_(_ids(messages))]
-    about += [_to_chat(i.platform, i.chat_id) for i in identities]
-    reminders = (col(Timer.kind) == "reminder") & col(Timer.ref_id).in_(_ids(promises))
-    named = (col(Invite.coach_id) == client.coach_id) & (col(Invite.client_name) == client.name)
-    return ClientData(
-        client=client,
-        identities=identities,
-        messages=messages,
-        promises=promises,
-        time_entries=_rows(uow, TimeEntry, col(TimeEntry.client_id) == client.id),
-        outbox=_rows(uow, Outbox, or_(*about)),
-        invites=_rows(uow, Invite, or_(col(Invite.client_id) == client.id, named)),
-        timers=_rows(uow, Timer, or_(col(Timer.client_id) == client.id, reminders)),
-    )
-
-
-def _ids(rows: Iterable[Any]) -> list[int]:
-    return [row.id for row in rows]
-
-
-def _rows(uow: UnitOfWork, table: Any, where: Any) -> list[Any]:
-    return list(uow.exec(select(table).where(where).order_by(col(table.id))).all())
+    rows = uow.clients.rows_about(client)
+    return ClientData(**{f.name: getattr(rows, f.name) for f in fields(ClientRows)})
 
 
 def export_json(data: ClientData, *, coach: Coach, now: datetime) -> bytes:
@@ -169,56 +117,21 @@ def export_filename(client: Client) -> str:
 
 def forget(uow: UnitOfWork, coach: Coach, data: ClientData, *, key: bytes) -> None:
     """Erase everything about the client, and them from what the coach was or is to be sent."""
-    client = data.client
     uow.scrub_deleted()
-    digests = _pending_digests(uow, coach)
+    digests = uow.outbox.pending_digests(coach.id)
     _redact_coach_rows(uow, coach, data, skip={row.id or 0 for row in digests})
     _drop_documents(uow, data.outbox, marks=())
     hashes = [who_hash(key, i.platform, i.user_id) for i in data.identities]
-    if hashes:
-        uow.exec(delete(FailedJoin).where(col(FailedJoin.who_hash).in_(hashes)))
-    uow.exec(delete(Timer).where(col(Timer.id).in_(_ids(data.timers))))
-    uow.exec(delete(Outbox).where(col(Outbox.id).in_(_ids(data.outbox))))
-    uow.exec(delete(Promise).where(col(Promise.client_id) == client.id))
-    uow.exec(delete(TimeEntry).where(col(TimeEntry.client_id) == client.id))
-    uow.exec(delete(Message).where(col(Message.client_id) == client.id))
-    uow.exec(delete(Invite).where(col(Invite.id).in_(_ids(data.invites))))
-    for identity in data.identities:
-        if identity.coach_id is None:
-            uow.delete(identity)
-        else:  # the account is also a coach's: keep it for them
-            identity.client_id = None
-            uow.add(identity)
-    uow.flush()
-    uow.delete(client)
-    uow.flush()
+    uow.clients.erase(data, who_hashes=hashes)
     for row in digests:
         _rerender_digest(uow, coach, row)
-
-
-def _pending_digests(uow: UnitOfWork, coach: Coach) -> list[Outbox]:
-    """The coach's digests rendered but not sent yet: they may quote anyone."""
-    stmt = select(Outbox).where(
-        Outbox.coach_id == coach.id,
-        Outbox.status == "pending",
-        col(Outbox.idempotency_key).startswith("digest:"),
-    )
-    return list(uow.exec(stmt).all())
 
 
 def _rerender_digest(uow: UnitOfWork, coach: Coach, row: Outbox) -> None:
     """Render an unsent digest again as of when it was made, now that the client is gone."""
     made = row.created_at
-    uow.execute(
-        update(Message)
-        .where(col(Message.coach_id) == coach.id, col(Message.digested_at) == made)
-        .values(digested_at=None)
-    )
-    uow.execute(
-        update(Outbox)
-        .where(col(Outbox.coach_id) == coach.id, col(Outbox.reported_at) == made)
-        .values(reported_at=None)
-    )
+    uow.messages.unmark_digested(coach.id, made)
+    uow.outbox.unmark_reported(coach.id, made)
     key, platform, chat_id, extra = row.idempotency_key, row.platform, row.chat_id, row.payload
     uow.delete(row)
     uow.flush()
@@ -244,11 +157,9 @@ def _redact_coach_rows(uow: UnitOfWork, coach: Coach, data: ClientData, *, skip:
     A row that quotes the client's words is emptied (sent: the coach has it) or deleted (still
     pending); one that only names them is emptied when sent, or goes unnamed when pending.
     """
-    chats = uow.exec(select(Identity).where(Identity.coach_id == coach.id)).all()
-    to_coach = [_to_chat(i.platform, i.chat_id) for i in chats]
+    chats = {(i.platform, i.chat_id) for i in uow.identities.of_coach(coach.id)}
     skip = skip | {row.id or 0 for row in data.outbox}
-    stmt = select(Outbox).where(or_(col(Outbox.coach_id) == coach.id, *to_coach))
-    rows = [row for row in uow.exec(stmt).all() if row.id not in skip]
+    rows = [row for row in uow.outbox.to_coach(coach.id, chats) if row.id not in skip]
     pattern = re.compile(rf"(?<!\w){re.escape(data.client.name)}(?!\w)", re.IGNORECASE)
     words = _words(data.messages)
     marks = [data.client.name, *(i.user_id for i in data.identities)]
@@ -275,7 +186,7 @@ def _drop_documents(uow: UnitOfWork, rows: Iterable[Outbox], *, marks: Iterable[
     owners: dict[int, Outbox] = {i: row for row in rows for i in row.payload.get("documents", [])}
     if not owners:
         return
-    found = uow.exec(select(Document).where(col(Document.id).in_(list(owners)))).all()
+    found = uow.documents.by_ids(owners).values()
     needles = [m.casefold().encode("utf-8") for m in marks if m]
     gone = [d for d in found if not needles or any(n in d.content.lower() for n in needles)]
     for document in gone:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, delete, or_
+from sqlalchemy import bindparam, delete, or_, update
 from sqlmodel import col, select
 
+from bot.store.erasure import ClientRows, delete_rows, rows_about
 from bot.store.models import Client, Closure, Coach, FailedJoin, Identity, Invite
 from bot.store.repository import Repository
 
@@ -82,6 +83,14 @@ class Clients(Repository[Client]):
             if client.name.casefold() == name.casefold():
                 return client
         return None
+
+    def rows_about(self, client: Client) -> ClientRows:
+        """Every row about the client (for an export, or to erase them)."""
+        return rows_about(self._session, client)
+
+    def erase(self, rows: ClientRows, *, who_hashes: Iterable[str]) -> None:
+        """Delete the client and every row about them (`rows`, read in this unit of work)."""
+        delete_rows(self._session, rows, who_hashes=who_hashes)
 
     def with_session_ahead(self, coach_id: int, now: datetime, today: date) -> list[Client]:
         """A coach's current clients with a session booked after `now`."""
@@ -161,6 +170,15 @@ class Invites(Repository[Invite]):
         if valid_at is not None:
             stmt = stmt.where(Invite.expires_at > valid_at)
         return list(self._session.exec(stmt.order_by(col(Invite.id))).all())
+
+    def use(self, invite: Invite, now: datetime) -> bool:
+        """Mark the invite used now, unless someone did a moment ago; True when this did."""
+        taken = self._session.execute(
+            update(Invite)
+            .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+            .values(used_at=now)
+        )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
     def of_client(self, client_id: int | None) -> list[Invite]:
         """The invites a client joined with."""

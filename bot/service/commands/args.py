@@ -7,10 +7,9 @@ import re
 from datetime import date, datetime, time
 
 import pytz
-from sqlmodel import col, select
 
 from bot.service.commands.registry import Context, UsageError
-from bot.store.models import Client, Coach, Invite
+from bot.store.models import Client, Coach
 from bot.store.unit import UnitOfWork
 from rules.contract import Mode
 from rules.localtime import zone_refusal
@@ -194,16 +193,10 @@ def find_client(ctx: Context, name: str, example: str) -> Client:
 
 def clients_of(uow: UnitOfWork, coach_id: int) -> list[Client]:
     """A coach's clients by name."""
-    rows = uow.exec(select(Client).where(Client.coach_id == coach_id)).all()
+    rows = uow.clients.of_coach(coach_id)
     return sorted(rows, key=lambda c: c.name.casefold())
 
 
 def _has_pending_invite(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> bool:
-    invites = uow.exec(
-        select(Invite).where(
-            Invite.coach_id == coach_id,
-            col(Invite.used_at).is_(None),
-            Invite.expires_at > now,
-        )
-    ).all()
+    invites = uow.invites.unused(coach_id, valid_at=now)
     return any(i.client_name.casefold() == name.casefold() for i in invites)

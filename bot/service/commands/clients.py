@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
     clients_of,
@@ -23,7 +21,7 @@ from bot.service.commands.args import (
 )
 from bot.service.commands.registry import Context, Role
 from bot.service.commands.views import client_text, coach_policy, former_words
-from bot.store.models import Client, Identity, Invite
+from bot.store.models import Client, Invite
 from bot.store.policy import client_terms, contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import Kind, Mode, parse_kinds
@@ -62,8 +60,8 @@ def _invite_line(invite: Invite, zone: str, now: datetime) -> str:
 
 
 def _client_line(uow: UnitOfWork, client: Client, zone: str, now: datetime) -> str:
-    platforms = uow.exec(select(Identity.platform).where(Identity.client_id == client.id))
-    parts = [client.name, client.mode, ", ".join(sorted(set(platforms.all()))) or "no chat"]
+    platforms = {identity.platform for identity in uow.identities.of_client(client.id)}
+    parts = [client.name, client.mode, ", ".join(sorted(platforms)) or "no chat"]
     now_standing = standing(contract_for(uow, client), now)
     if now_standing.former:
         parts.append(former_words(now_standing))
@@ -75,14 +73,7 @@ def _client_line(uow: UnitOfWork, client: Client, zone: str, now: datetime) -> s
 
 
 def _pending_invites(uow: UnitOfWork, coach_id: int, now: datetime) -> list[Invite]:
-    return list(
-        uow.exec(
-            select(Invite)
-            .where(Invite.coach_id == coach_id, col(Invite.used_at).is_(None))
-            .where(Invite.expires_at > now)
-            .order_by(col(Invite.id))
-        ).all()
-    )
+    return list(uow.invites.unused(coach_id, valid_at=now))
 
 
 @REGISTRY.add("client", roles={Role.COACH}, usage="/client Alex")

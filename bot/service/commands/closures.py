@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlmodel import select
-
 from bot.service.commands import REGISTRY
 from bot.service.commands.args import clean, coach_of, parse_date, problem, shown
 from bot.service.commands.registry import Context, Role, UsageError
@@ -72,9 +70,7 @@ def reopen(ctx: Context, args: str) -> str:
         raise problem(
             REOPEN_EXAMPLE, f"'{shown(args)}' is not a closure number; /closed lists them"
         )
-    closure = ctx.uow.exec(
-        select(Closure).where(Closure.id == int(number), Closure.coach_id == coach.id)
-    ).first()
+    closure = ctx.uow.coaches.closure(int(number), coach_id=coach.id)
     if closure is None:
         raise UsageError(f"/reopen: you have no closure #{number}; /closed lists yours")
     line = closure_line(closure)

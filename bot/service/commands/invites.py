@@ -13,9 +13,6 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-from sqlmodel import col, select
-
 from bot.delivery import outbox
 from bot.messages import Inbound
 from bot.service.commands import REGISTRY
@@ -111,9 +108,7 @@ def invite(ctx: Context, args: str) -> str:
 
 def _revoke_pending(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> None:
     """A new invite for a name replaces the older unused ones, so only one code works."""
-    for old in uow.exec(
-        select(Invite).where(Invite.coach_id == coach_id, col(Invite.used_at).is_(None))
-    ).all():
+    for old in uow.invites.unused(coach_id):
         if old.client_name.casefold() == name.casefold() and old.expires_at > now:
             old.expires_at = now
             uow.add(old)
@@ -150,7 +145,7 @@ def _usable_invite(uow: UnitOfWork, code: str, now: datetime) -> Invite | str:
     """The invite a code names if it can be used now, else what is wrong with it."""
     if len(code) > MAX_CODE or any(ch.isspace() for ch in code):
         return WRONG_CODE
-    row = uow.exec(select(Invite).where(Invite.code_hash == code_hash(code))).first()
+    row = uow.invites.by_code_hash(code_hash(code))
     if row is None:
         return WRONG_CODE
     if row.used_at is not None:
@@ -162,19 +157,15 @@ def _usable_invite(uow: UnitOfWork, code: str, now: datetime) -> Invite | str:
 
 def locked_until(uow: UnitOfWork, who: str, now: datetime) -> datetime | None:
     """When an account that sent 5 wrong codes within an hour may try again, if not yet."""
-    uow.execute(delete(FailedJoin).where(col(FailedJoin.at) < now - 2 * FAILURE_WINDOW))
-    times = uow.exec(
-        select(FailedJoin.at).where(
-            FailedJoin.who_hash == who, FailedJoin.at > now - 2 * FAILURE_WINDOW
-        )
-    ).all()
+    uow.invites.forget_failures(before=now - 2 * FAILURE_WINDOW)
+    times = uow.invites.failure_times(since=now - 2 * FAILURE_WINDOW, who_hash=who)
     return _lock_end(times, now, most=MAX_FAILURES, within=FAILURE_WINDOW, lasts=FAILURE_WINDOW)
 
 
 def everyone_locked_until(uow: UnitOfWork, now: datetime) -> datetime | None:
     """When /start works again after a burst of wrong codes from anyone, if not yet."""
     since = now - EVERYONE_WINDOW - EVERYONE_LOCK
-    times = uow.exec(select(FailedJoin.at).where(FailedJoin.at > since)).all()
+    times = uow.invites.failure_times(since=since)
     return _lock_end(times, now, most=EVERYONE_MAX, within=EVERYONE_WINDOW, lasts=EVERYONE_LOCK)
 
 
@@ -193,14 +184,9 @@ def _lock_end(
 
 def join(ctx: Context, row: Invite) -> str:
     """Use the invite: link the sender's account to the client (created now if new)."""
-    taken = ctx.uow.execute(
-        update(Invite)
-        .where(col(Invite.id) == row.id, col(Invite.used_at).is_(None))
-        .values(used_at=ctx.now)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if not ctx.uow.invites.use(row, ctx.now):
         return USED_CODE  # someone used it a moment ago
-    coach = ctx.uow.get(Coach, row.coach_id)
+    coach = ctx.uow.coaches.get(row.coach_id)
     assert coach is not None
     client = _client_for(ctx, row)
     row.client_id = client.id
@@ -213,7 +199,7 @@ def join(ctx: Context, row: Invite) -> str:
 
 def _client_for(ctx: Context, row: Invite) -> Client:
     """The invited client: the existing one (a second account) or a new row."""
-    found = ctx.uow.get(Client, row.client_id) if row.client_id else None
+    found = ctx.uow.clients.get(row.client_id)
     found = found or ctx.uow.clients.by_name(row.coach_id, row.client_name)
     if found is None:
         found = Client(
@@ -227,11 +213,9 @@ def _client_for(ctx: Context, row: Invite) -> Client:
 def _link(ctx: Context, client: Client) -> None:
     """The sender's account becomes the client's, answered in this private chat."""
     inbound = ctx.inbound
-    identity = ctx.uow.exec(
-        select(Identity).where(
-            Identity.platform == inbound.platform, Identity.user_id == inbound.user_id
-        )
-    ).first() or Identity(platform=inbound.platform, user_id=inbound.user_id, chat_id="")
+    identity = ctx.uow.identities.of_account(inbound.platform, inbound.user_id) or Identity(
+        platform=inbound.platform, user_id=inbound.user_id, chat_id=""
+    )
     identity.chat_id, identity.client_id, identity.coach_id = inbound.chat_id, client.id, None
     ctx.uow.add(identity)
     ctx.uow.flush()

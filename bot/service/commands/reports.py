@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlmodel import select
-
 from bot.delivery import outbox
 from bot.service.commands import REGISTRY
 from bot.service.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
@@ -16,7 +14,7 @@ from bot.service.commands.views import coach_policy
 from bot.service.digest import attachment_labels
 from bot.service.notices import copy_pairs, setting_or_off
 from bot.service.reports import build_report, current_month, render_report
-from bot.store.models import Client, Message, Promise
+from bot.store.models import Client, Message
 from bot.store.unit import UnitOfWork
 from rules.templates import format_local
 
@@ -73,8 +71,8 @@ def show(ctx: Context, args: str) -> str:
     number = args.strip().lstrip("#")
     if not (number.isascii() and number.isdigit() and len(number) <= 12):
         raise problem(SHOW_EXAMPLE, f"'{shown(args.strip())}' is not a message number")
-    message = ctx.uow.get(Message, int(number))
-    client = ctx.uow.get(Client, message.client_id) if message is not None else None
+    message = ctx.uow.messages.get(int(number))
+    client = ctx.uow.clients.get(message.client_id) if message is not None else None
     if message is None or client is None or message.coach_id != coach.id:
         return f"None of your clients' messages is numbered {number}."
     text = show_text(ctx.uow, message, client, zone=coach_policy(ctx.uow, coach).timezone)
@@ -102,7 +100,7 @@ def show_text(uow: UnitOfWork, message: Message, client: Client, *, zone: str) -
     head = [f"#{message.id}", client.name, message.kind or "message"]
     head.append(format_local(message.received_at, zone))
     head.append(_DECISIONS.get(message.decision, message.decision))
-    promise = uow.exec(select(Promise).where(Promise.message_id == message.id)).first()
+    promise = uow.promises.of_message(message.id)
     if promise is not None and promise.replied_at is not None:
         head.append(f"replied {format_local(promise.replied_at, zone)}")
     elif promise is not None:

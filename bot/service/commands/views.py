@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import select
-
 from bot.store.models import Client, Closure, Coach, Identity
 from bot.store.policy import contract_for, policy_from_coach
 from bot.store.unit import UnitOfWork
@@ -110,7 +108,7 @@ def preview_text(contract: Contract, now: datetime) -> str:
 
 
 def _identities(uow: UnitOfWork, client: Client) -> list[Identity]:
-    return list(uow.exec(select(Identity).where(Identity.client_id == client.id)).all())
+    return uow.identities.of_client(client.id)
 
 
 def _when(when: datetime | None, zone: str, now: datetime) -> str:
