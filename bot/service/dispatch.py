@@ -15,10 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, tuple_
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
 
 from bot.clock import Clock
 from bot.delivery import outbox
@@ -27,7 +24,7 @@ from bot.service import client_flow
 from bot.service.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
 from bot.service.commands.registry import Actor, Context, Reply, Role, split_command
 from bot.service.relay import forward_for, relay_reply
-from bot.store.models import Client, Coach, Identity, ProcessedEvent
+from bot.store.events import AlreadyHandled
 from bot.store.unit import UnitOfWork, unit_of_work
 from rules.classify import kind_for_command
 
@@ -48,10 +45,6 @@ EMPTY_KIND_LINES = {
 
 
 STRANGER_WINDOW = timedelta(minutes=10)  # a stranger is answered at most once in this long
-
-
-class _AlreadyHandled(Exception):
-    """The platform event was committed before (a redelivery, or another worker won)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +72,7 @@ class Dispatcher:
         try:
             with unit_of_work(self.engine) as uow:
                 handled = self._handle(uow, inbound)
-        except _AlreadyHandled:
+        except AlreadyHandled:
             return Handled("duplicate")
         if handled.outcome != "duplicate" and (handled.outcome != "stranger" or not handled.direct):
             self.on_commit()
@@ -105,13 +98,7 @@ class Dispatcher:
 
     def _handle_all(self, uow: UnitOfWork, inbounds: Sequence[Inbound]) -> list[Handled]:
         keys = {(i.platform, i.event_id) for i in inbounds}
-        done = set(
-            uow.exec(
-                select(ProcessedEvent.platform, ProcessedEvent.event_id).where(
-                    tuple_(col(ProcessedEvent.platform), col(ProcessedEvent.event_id)).in_(keys)
-                )
-            ).all()
-        )
+        done = uow.events.handled(keys)
         results = []
         for inbound in inbounds:
             key = (inbound.platform, inbound.event_id)
@@ -138,11 +125,7 @@ class Dispatcher:
         if actor.role is Role.STRANGER:
             return self._stranger(uow, inbound, actor)
         # Recording the event first makes a redelivery fail here, before any work is done.
-        uow.add(ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now))
-        try:
-            uow.flush()
-        except IntegrityError as error:
-            raise _AlreadyHandled from error
+        uow.events.record(inbound.platform, inbound.event_id, self.now)
         if not inbound.private:
             return self._answer(uow, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
         if actor.role is Role.COACH:
@@ -174,7 +157,7 @@ class Dispatcher:
         if identify(uow, inbound).role is not Role.CLIENT:
             return Handled("stranger", (reply,))
         # They are a client now: their welcome is as durable as any other answer.
-        uow.add(ProcessedEvent(platform=inbound.platform, event_id=inbound.event_id, at=self.now))
+        uow.events.note(inbound.platform, inbound.event_id, self.now)
         return self._answer(uow, inbound, reply, "joined")
 
     def _tell_stranger(self, uow: UnitOfWork, inbound: Inbound, line: str) -> Handled:
@@ -290,19 +273,9 @@ class Dispatcher:
         return Handled(outcome)
 
 
-# Built once: every inbound message runs it, and building a statement costs more than running it.
-_WHO = (
-    select(Identity, Client, Coach)
-    .outerjoin(Client, col(Client.id) == Identity.client_id)
-    .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
-    .where(Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user"))
-)
-
-
 def identify(uow: UnitOfWork, inbound: Inbound) -> Actor:
     """Coach, client or stranger, from the platform account that wrote (one query)."""
-    params = {"platform": inbound.platform, "user": inbound.user_id}
-    row = uow.exec(_WHO, params=params).first()
+    row = uow.identities.who(inbound.platform, inbound.user_id)
     if row is None or row[2] is None:
         return Actor(Role.STRANGER)
     identity, client, coach = row

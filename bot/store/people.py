@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, delete, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import col, select
 
 from bot.store.erasure import ClientRows, delete_rows, rows_about
@@ -15,6 +15,12 @@ from bot.store.repository import Repository
 _CLOSURES = (
     select(Closure).where(Closure.coach_id == bindparam("coach")).order_by(col(Closure.start))
 )  # built once: it runs for every client message
+_WHO = (
+    select(Identity, Client, Coach)
+    .outerjoin(Client, col(Client.id) == Identity.client_id)
+    .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
+    .where(Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user"))
+)  # built once: every inbound message runs it, and building it costs more than running it
 _COACH_CHATS = (
     select(Identity).where(Identity.coach_id == bindparam("coach")).order_by(col(Identity.id))
 )  # built once: every forward runs it
@@ -114,6 +120,16 @@ class Identities(Repository[Identity]):
         return self._session.exec(
             select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
         ).first()
+
+    def who(
+        self, platform: str, user_id: str
+    ) -> tuple[Identity, Client | None, Coach | None] | None:
+        """An account with the client it is and the coach it is or belongs to (one query)."""
+        row = self._session.exec(_WHO, params={"platform": platform, "user": user_id}).first()
+        if row is None:
+            return None
+        identity, client, coach = row
+        return identity, client, coach
 
     def of_client(self, client_id: int | None) -> list[Identity]:
         """A client's accounts, newest first."""
