@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,27 +14,63 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.delivery.worker import OutboxWorker
-from bot.service.dispatch import Dispatcher
+from bot.delivery.worker import OutboxOptions, OutboxWorker
+from bot.ports import Transport
+from bot.service.commands import (
+    clients,
+    closures,
+    data,
+    help,
+    invites,
+    policy,
+    reports,
+    wording,
+    work,
+)
+from bot.service.commands.registry import Registry
+from bot.service.core import BotCore
+from bot.service.dispatch import KIND_COMMANDS, Dispatcher
 from bot.service.privacy import HASH_KEY
 from bot.service.schedule import Scheduler, ensure_timers
+from bot.service.spelling import Spelling
 from bot.store.db import make_engine
 from bot.store.migrate import alembic_config, upgrade
 from bot.store.policy import sync_coaches
 from bot.store.unit import unit_of_work
-from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
 
 
+def build_commands() -> Registry:
+    """Every command, in the order /help lists them: policy, closures, wording, clients..."""
+    return Registry(
+        policy.COMMANDS,
+        closures.COMMANDS,
+        wording.COMMANDS,
+        invites.COMMANDS,
+        clients.COMMANDS,
+        work.COMMANDS,
+        reports.COMMANDS,
+        data.COMMANDS,
+        help.COMMANDS,
+    )
+
+
+def spelling_for(commands: Registry) -> Spelling:
+    """How each platform spells the commands texts name (`/boundary fyi` on Slack)."""
+    return Spelling.of(commands.names(), KIND_COMMANDS)
+
+
 @dataclass
 class App:
-    """Everything the running bot is made of."""
+    """Everything the running bot is made of; `core` is what the transports are handed."""
 
     settings: Settings
     engine: Engine
     clock: Clock
+    commands: Registry
     dispatcher: Dispatcher
+    core: BotCore
     outbox: OutboxWorker
     scheduler: Scheduler
     transports: dict[str, Transport] = field(default_factory=dict)
@@ -46,23 +81,39 @@ def build_app(
     *,
     transports: Mapping[str, Transport],
     clock: Clock | None = None,
-    **outbox_options: Any,
+    outbox: OutboxOptions | None = None,
 ) -> App:
     """Migrate the database, load the configured coaches and wire the parts together."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database.url)
     prepare_database(settings, engine, clock)
-    outbox = OutboxWorker(engine, clock, dict(transports), **outbox_options)
+    commands = build_commands()
+    spell = spelling_for(commands)
+    worker = OutboxWorker(engine, clock, dict(transports), options=outbox, spell=spell)
     scheduler = Scheduler(
-        engine, clock, notify_outbox=outbox.notify, retention_days=settings.retention_days
+        engine, clock, notify_outbox=worker.notify, retention_days=settings.retention_days
     )
     dispatcher = Dispatcher(
         engine=engine,
         clock=clock,
-        on_commit=outbox.notify,
+        commands=commands,
+        on_commit=worker.notify,
         services={HASH_KEY: settings.privacy.hash_key},  # None: the key kept in the database
     )
-    return App(settings, engine, clock, dispatcher, outbox, scheduler, dict(transports))
+    core = BotCore(
+        dispatcher=dispatcher, engine=engine, clock=clock, commands=commands, spell=spell
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        commands=commands,
+        dispatcher=dispatcher,
+        core=core,
+        outbox=worker,
+        scheduler=scheduler,
+        transports=dict(transports),
+    )
 
 
 def prepare_database(settings: Settings, engine: Engine, clock: Clock) -> None:

@@ -90,7 +90,7 @@ def _settings(path: Path | None) -> Settings:
 
 
 def _console(settings: Settings) -> None:
-    from bot.console_main import run_console
+    from bot.console import run_console
 
     run_console(settings, sys.stdin, sys.stdout)
 

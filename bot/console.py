@@ -1,26 +1,31 @@
-"""A terminal chat with the whole bot: `coach: /hours mon-fri 09:00-17:00`, `alex: hi`."""
+"""`boundarybot console`: the whole bot in a terminal, on SQLite, with no tokens.
+
+The console transport (`bot.transports.console`) turns typed lines into messages; this runner
+builds the app around it with a clock the person can move (`:time +3h`), and after every line
+fires what came due and delivers what waits, as the real workers would.
+"""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+import contextlib
+import dataclasses
 import re
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta, tzinfo
+from pathlib import Path
 from typing import TextIO
 
-import pytz
-from sqlmodel import col, select
-
-from bot.app import App
+from bot.app import App, build_app
 from bot.clock import ManualClock, OffsetClock
-from bot.console_time import TIME_FORMS, parse_move
-from bot.messages import Attachment, Inbound
+from bot.config import CoachSettings, Settings
+from bot.delivery.worker import OutboxOptions
+from bot.service.accounts import first_coach_zone, link_coaches
 from bot.service.schedule import ensure_timers
-from bot.store.models import Coach, Identity, Outbox
 from bot.store.unit import unit_of_work
 from bot.transports.console import PLATFORM, ConsoleTransport
+from rules.localtime import time_zone
+from rules.texts import DAY_NAMES
 
 HELP = """Type lines as `name: text`, e.g.
   coach: /invite Alex open_door      (the coach's name is their key from the config)
@@ -34,50 +39,39 @@ HELP = """Type lines as `name: text`, e.g.
 [#N] numbers a message for `>N`; `/show N` (as the bot writes it) is a stored message's id
 :help   this help          :quit   leave"""
 
-LINE = re.compile(r"^\s*([A-Za-z][\w.-]*)\s*:\s?(.*)$")
-REPLY = re.compile(r"^>(\d+)\s+(.*)$", re.S)
-ATTACHMENT = re.compile(r"^\[(photo|voice|video|document|file)\]\s*(.*)$", re.S)
+#: Used when the configuration names no coach, so a newcomer can try the flow at once.
+SAMPLE_COACH = CoachSettings(
+    key="coach",
+    name="Melody",
+    timezone="Europe/London",
+    hours="mon-fri 09:00-17:00",
+    reply_within="24h",
+    digest_time="18:00",
+)
+#: No pacing in a terminal: every answer shows at once.
+CONSOLE_OUTBOX = OutboxOptions(per_chat_interval=0)
+
+TIME_FORMS = "+30m, +3h, +2d, mon 09:00, 09:00 or 2026-11-23 21:00"
+RELATIVE = re.compile(r"^\+(\d+)\s*([mhd])$")
+AT = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun)\w*\s+)?(\d{1,2}):(\d{2})$")
+DAYS = tuple(day.lower() for day in DAY_NAMES)
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
-@dataclass
+@dataclasses.dataclass
 class Console:
-    """Turns typed lines into inbound messages and runs due work after each one."""
+    """The console's own commands (`:time`, `:help`, `:quit`) around the console transport."""
 
     app: App
     transport: ConsoleTransport
     clock: ManualClock | OffsetClock
     out: TextIO
-    # Event ids must never repeat across sessions on one database, or a line would be taken
-    # for a redelivery of an old one.
-    _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def link_coaches(self) -> None:
-        """Give every coach a console identity named by their key; continue message numbers."""
+        """Log every coach in by their key; number messages after those already sent."""
         with unit_of_work(self.app.engine) as uow:
-            ids = uow.exec(
-                select(Outbox.platform_message_id).where(
-                    Outbox.platform == PLATFORM, col(Outbox.platform_message_id).is_not(None)
-                )
-            ).all()
-            self.transport.continue_after(
-                max((int(i) for i in ids if i and i.isdigit()), default=0)
-            )
-            for coach in uow.exec(select(Coach)).all():
-                exists = uow.exec(
-                    select(Identity).where(
-                        Identity.platform == PLATFORM, Identity.user_id == coach.key
-                    )
-                ).first()
-                if exists is None:
-                    uow.add(
-                        Identity(
-                            platform=PLATFORM,
-                            user_id=coach.key,
-                            chat_id=coach.key,
-                            coach_id=coach.id,
-                        )
-                    )
+            self.transport.continue_after(uow.outbox.highest_platform_id(PLATFORM))
+            link_coaches(uow, PLATFORM)
 
     async def feed(self, line: str) -> bool:
         """Handle one typed line; False when the person asked to quit."""
@@ -86,43 +80,9 @@ class Console:
             return True
         if line.startswith(":"):
             return await self._meta(line)
-        match = LINE.match(line)
-        if match is None:
-            self.out.write("  (type `name: text`, or :help)\n")
-            return True
-        await self.say(match.group(1).lower(), match.group(2))
-        return True
-
-    async def say(self, who: str, text: str) -> None:
-        """`who` sends `text` to the bot."""
-        choice = None
-        reply_to = None
-        attachments: tuple[Attachment, ...] = ()
-        buttons = self.transport.choices.get(who, ())
-        if text.strip().isdigit() and 0 < int(text) <= len(buttons):
-            choice = buttons[int(text) - 1].data
-        if (reply := REPLY.match(text)) is not None:
-            reply_to, text = reply.group(1), reply.group(2)
-        if (attached := ATTACHMENT.match(text)) is not None:
-            event_no = next(self._events)
-            attachments = (Attachment(attached.group(1), f"file-{event_no}"),)
-            text = attached.group(2)
-        inbound = Inbound(
-            platform=PLATFORM,
-            user_id=who,
-            chat_id=who,
-            text="" if choice else text,
-            event_id=f"console-{self._session}-{next(self._events)}",
-            received_at=self.clock.now(),
-            attachments=attachments,
-            reply_to=reply_to,
-            choice=choice,
-            source_message_id=f"c{next(self._events)}",
-        )
-        handled = self.app.dispatcher.handle(inbound)
-        for direct in handled.direct:
-            self.out.write(f"  → {who}: {direct.text}\n")
+        self.transport.say(self.app.core, line)
         await self.settle()
+        return True
 
     async def settle(self) -> None:
         """Fire due timers and deliver everything waiting, until nothing is left."""
@@ -146,28 +106,22 @@ class Console:
 
     async def move_clock(self, text: str) -> None:
         """`:time +3h`, `mon 09:00`, `09:00` or `2026-11-23 21:00`, in the first coach's zone."""
-        zone = pytz.timezone(self.zone())
+        with unit_of_work(self.app.engine) as uow:
+            zone = time_zone(first_coach_zone(uow))
         now = self.clock.now()
         when = parse_move(text, now.astimezone(zone), zone)
         if when is None:
             self.out.write(f"  (:time needs {TIME_FORMS})\n")
             return
         if when < now:
-            local_now = now.astimezone(zone)
             self.out.write(
-                f"  (it is already {_moment(local_now)}: the clock only goes forward,"
+                f"  (it is already {_moment(now.astimezone(zone))}: the clock only goes forward,"
                 " because timers that fired cannot be undone)\n"
             )
             return
         self.clock.set(when)
         self.out.write(f"  (it is now {_moment(when.astimezone(zone))})\n")
         await self.settle()
-
-    def zone(self) -> str:
-        """The first coach's time zone, for reading typed times."""
-        with unit_of_work(self.app.engine) as uow:
-            coach = uow.exec(select(Coach)).first()
-        return str(coach.policy.get("timezone") or "UTC") if coach else "UTC"
 
     async def play(self, lines: Iterable[str]) -> None:
         """Feed a script of lines, echoing each as a chat transcript."""
@@ -176,6 +130,98 @@ class Console:
                 self.out.write(line.rstrip() + "\n")
             if not await self.feed(line):
                 return
+
+
+def console_app(
+    settings: Settings, transport: ConsoleTransport, clock: ManualClock | OffsetClock
+) -> App:
+    """The app wired to the console transport, with the coaches logged in by their keys."""
+    return build_app(settings, transports={PLATFORM: transport}, clock=clock, outbox=CONSOLE_OUTBOX)
+
+
+def console_settings(settings: Settings) -> Settings:
+    """The settings with a sample coach when none is configured."""
+    if settings.coaches:
+        return settings
+    return dataclasses.replace(settings, coaches=(SAMPLE_COACH,))
+
+
+def run_console(
+    settings: Settings,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    files_dir: Path | None = None,
+    clock: ManualClock | OffsetClock | None = None,
+) -> None:
+    """Chat with the bot line by line until end of input or `:quit`."""
+    settings = console_settings(settings)
+    transport = ConsoleTransport(stdout, files_dir=files_dir)
+    clock = clock or OffsetClock()
+    console = Console(console_app(settings, transport, clock), transport, clock, stdout)
+    console.link_coaches()
+    keys = ", ".join(c.key for c in settings.coaches)
+    stdout.write(f"boundarybot console — database {settings.database.redacted_url()}\n")
+    stdout.write(f"Coaches: {keys}. Everyone else is a stranger until they join.\n{HELP}\n")
+    asyncio.run(_loop(console, stdin, stdout))
+
+
+async def _loop(console: Console, stdin: TextIO, stdout: TextIO) -> None:
+    ticker = asyncio.create_task(_tick(console))
+    try:
+        while True:
+            stdout.write("> ")
+            stdout.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line or not await console.feed(line):
+                break
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+
+
+async def _tick(console: Console) -> None:
+    """Fire timers and deliver in the background, as the real workers do."""
+    while True:
+        await asyncio.sleep(1.0)
+        await console.settle()
+
+
+def parse_move(text: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """The aware time `text` names, read from local `now` in `zone`; None if it names none."""
+    text = text.strip().lower()
+    if (relative := RELATIVE.match(text)) is not None:
+        return now + timedelta(**{UNITS[relative.group(2)]: int(relative.group(1))})
+    if (at := AT.match(text)) is not None:
+        return _next_at(now, zone, day=at.group(1), hour=int(at.group(2)), minute=int(at.group(3)))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else _localize(zone, when)
+
+
+def _next_at(
+    now: datetime, zone: tzinfo, *, day: str | None, hour: int, minute: int
+) -> datetime | None:
+    """The first local `hour:minute` after `now`, on weekday `day` if one is given."""
+    if hour > 23 or minute > 59:
+        return None
+    for ahead in range(8):
+        date = (now + timedelta(days=ahead)).date()
+        if day is not None and date.weekday() != DAYS.index(day):
+            continue
+        when = _localize(zone, datetime.combine(date, time(hour, minute)))
+        if when > now:
+            return when
+    return None
+
+
+def _localize(zone: tzinfo, naive: datetime) -> datetime:
+    """`naive` read as a wall-clock time in `zone` (pytz or zoneinfo)."""
+    localize = getattr(zone, "localize", None)
+    return localize(naive) if localize else naive.replace(tzinfo=zone)
 
 
 def _moment(local: datetime) -> str:

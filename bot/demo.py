@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Settings
-from bot.console import Console
-from bot.console_main import SAMPLE_COACH
-from bot.transports.console import PLATFORM, ConsoleTransport
+from bot.console import SAMPLE_COACH, Console, console_app
+from bot.transports.console import ConsoleTransport
 
 INVITE = re.compile(r"^coach: /invite (\S+)")
 INVITE_CODE = re.compile(r"/start (\S+)")
@@ -109,7 +107,7 @@ async def _play(out: TextIO, path: Path, files_dir: Path) -> None:
     settings = Settings(database=DatabaseSettings(url=f"sqlite:///{path}"), coaches=(SAMPLE_COACH,))
     transport = ConsoleTransport(out, files_dir=files_dir)
     clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    app = build_app(settings, transports={PLATFORM: transport}, clock=clock, per_chat_interval=0)
+    app = console_app(settings, transport, clock)
     console = Console(app, transport, clock, out)
     console.link_coaches()
     codes: dict[str, str] = {}

@@ -60,6 +60,16 @@ class OutgoingDocument:
     mime_type: str = "application/octet-stream"
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the asker is told; `private` asks Slack for an ephemeral answer."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    documents: tuple[OutgoingDocument, ...] = ()
+    private: bool = True
+
+
 #: `Outgoing.extra` flag: an earlier worker was sending this row when it died (kill -9), so it
 #: may have reached the chat; a sender that can look checks before sending it again.
 RESUMED = "resumed"

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
 
-from bot.app import App, SchemaMismatch, build_app, run_workers
+from bot.app import SchemaMismatch, build_app, run_workers
 from bot.config import Settings
-from bot.transports.base import Transport
+from bot.ports import Platform, StartFailed
 
 log = logging.getLogger(__name__)
-
-
-class StartFailed(RuntimeError):
-    """A platform cannot start (its token was refused...): one line for the operator."""
-
-
-class Platform(Transport, Protocol):
-    """A transport that also receives: it sends for the outbox and feeds the dispatcher."""
-
-    async def run(self, app: App, stop: asyncio.Event) -> None:
-        """Receive until `stop` is set, handing every update to `app.dispatcher`."""
-        ...
 
 
 def platforms(settings: Settings) -> dict[str, Platform]:
@@ -46,7 +33,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     log.info("boundarybot running: %s", ", ".join(running) or "no platform")
     try:
         await asyncio.gather(
-            run_workers(app, stop), *(platform.run(app, stop) for platform in running.values())
+            run_workers(app, stop), *(platform.run(app.core, stop) for platform in running.values())
         )
     except (StartFailed, SchemaMismatch) as error:
         stop.set()  # the other platforms and the workers end too

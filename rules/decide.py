@@ -19,6 +19,7 @@ from rules.contract import (
 )
 from rules.standing import standing
 from rules.templates import contract_values, format_local, queue_values, render
+from rules.texts import KIND_WORDS
 
 ParkReason = Literal["kind", "quota", "chosen"]  # chosen: the client asked to save it
 
@@ -111,16 +112,13 @@ class AskKind(Decision):
 
 
 #: Button labels for each kind, in the order the buttons are shown.
-KIND_LABELS: dict[Kind, str] = {
-    Kind.FYI: "Just an update",
-    Kind.QUESTION: "Needs a reply",
-    Kind.SCHEDULING: "Scheduling",
-    Kind.GOALS: "Goals",
+KIND_BUTTONS: dict[Kind, str] = {
+    kind: KIND_WORDS[kind].button for kind in (Kind.FYI, Kind.QUESTION, Kind.SCHEDULING, Kind.GOALS)
 }
 SAVE_LABEL = "Save for my session"
 OPEN_DOOR_CHOICES: tuple[tuple[str, Kind | None], ...] = (
-    (KIND_LABELS[Kind.FYI], Kind.FYI),
-    (KIND_LABELS[Kind.QUESTION], Kind.QUESTION),
+    (KIND_BUTTONS[Kind.FYI], Kind.FYI),
+    (KIND_BUTTONS[Kind.QUESTION], Kind.QUESTION),
 )
 _NO_HISTORY = ClientState()
 
@@ -172,7 +170,7 @@ def _ask_kind(contract: Contract, allowed: frozenset[Kind], now: datetime) -> De
     if contract.client.mode is Mode.OPEN_DOOR:
         choices = OPEN_DOOR_CHOICES
     else:
-        offered = tuple((label, kind) for kind, label in KIND_LABELS.items() if kind in allowed)
+        offered = tuple((label, kind) for kind, label in KIND_BUTTONS.items() if kind in allowed)
         if not offered:  # a contract that allows nothing between sessions
             return _parked(contract, None, "kind", now)
         choices = (*offered, (SAVE_LABEL, None))

@@ -167,12 +167,67 @@ _DEFAULTS = {
 #: Every client-facing text by key.
 TEMPLATES: Mapping[str, TemplateSpec] = MappingProxyType(_DEFAULTS)
 
-_KIND_WORDS = {
-    Kind.FYI: "updates (/fyi, no reply needed)",
-    Kind.QUESTION: "questions (/ask)",
-    Kind.GOALS: "goals (/goals)",
-    Kind.SCHEDULING: "scheduling (/reschedule)",
-}
+
+@dataclass(frozen=True)
+class KindWords:
+    """Every way a kind of message is named, for whoever reads it."""
+
+    label: str  # the coach's view of one: "Alex · update"
+    button: str  # the client's button for it
+    counted: tuple[str, str]  # one, many: "1 goals message" (the pre-session brief)
+    tallied: tuple[str, str]  # one, many: "1 goals" (the monthly report)
+    taken_as: str  # "I've taken your message as an update"
+    allowed: str  # "you can send updates (/fyi, no reply needed)"
+
+
+#: The one home of kind names; `UNSORTED_LABEL` names a message with no kind yet.
+KIND_WORDS: Mapping[Kind, KindWords] = MappingProxyType(
+    {
+        Kind.FYI: KindWords(
+            label="update",
+            button="Just an update",
+            counted=("update", "updates"),
+            tallied=("update", "updates"),
+            taken_as="as an update",
+            allowed="updates (/fyi, no reply needed)",
+        ),
+        Kind.QUESTION: KindWords(
+            label="question",
+            button="Needs a reply",
+            counted=("question", "questions"),
+            tallied=("question", "questions"),
+            taken_as="as a message that needs a reply",
+            allowed="questions (/ask)",
+        ),
+        Kind.SCHEDULING: KindWords(
+            label="scheduling",
+            button="Scheduling",
+            counted=("scheduling message", "scheduling messages"),
+            tallied=("scheduling", "scheduling"),
+            taken_as="as a scheduling message",
+            allowed="scheduling (/reschedule)",
+        ),
+        Kind.GOALS: KindWords(
+            label="goals",
+            button="Goals",
+            counted=("goals message", "goals messages"),
+            tallied=("goals", "goals"),
+            taken_as="as a goals message",
+            allowed="goals (/goals)",
+        ),
+    }
+)
+UNSORTED_LABEL = "message"
+#: The order kinds are listed in when the client may send some of them.
+_ALLOWED_ORDER = (Kind.FYI, Kind.QUESTION, Kind.GOALS, Kind.SCHEDULING)
+
+
+def kind_label(kind: str | None) -> str:
+    """`update`, `question`...: a stored kind as the coach reads it (`message` if none)."""
+    try:
+        return KIND_WORDS[Kind(kind)].label if kind is not None else UNSORTED_LABEL
+    except ValueError:  # a kind this version does not know: shown as stored
+        return kind or UNSORTED_LABEL
 
 
 def _join(words: list[str]) -> str:
@@ -188,7 +243,8 @@ def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
             "and questions with /ask."
         )
     else:
-        kinds = [words for kind, words in _KIND_WORDS.items() if kind in client.allowed_kinds()]
+        allowed = client.allowed_kinds()
+        kinds = [KIND_WORDS[kind].allowed for kind in _ALLOWED_ORDER if kind in allowed]
         only = " only" if client.mode is Mode.SESSIONS_ONLY else ""
         text = (
             f"Between sessions you can send {_join(kinds)}{only}; anything else is saved "

@@ -254,7 +254,7 @@ async def slack_world(db_url: str, clock: ManualClock) -> AsyncIterator[SlackWor
     platform = SlackPlatform(settings.slack, host="127.0.0.1")
     app = build_app(settings, transports={"slack": platform}, clock=clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(platform.run(app, stop))
+    task = asyncio.create_task(platform.run(app.core, stop))
     try:
         await asyncio.wait_for(platform.ready.wait(), 10)
         yield SlackWorld(app, slack, platform, clock)

@@ -134,7 +134,7 @@ async def running(
     platform = TelegramPlatform(settings.telegram, poll_timeout=1.0, retry_delay=0.05)
     app = build_app(settings, transports={"telegram": platform}, clock=clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(platform.run(app, stop))
+    task = asyncio.create_task(platform.run(app.core, stop))
     rig = Rig(fake, app, platform, clock, stop, task)
     try:
         if mode == "webhook":

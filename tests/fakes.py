@@ -24,7 +24,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.messages import Outgoing
-from bot.transports.base import DeliveryError
+from bot.ports import DeliveryError
 
 
 class WorkerCrash(BaseException):

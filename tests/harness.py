@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.app import build_commands
 from bot.clock import ManualClock
 from bot.messages import Attachment, Choice, Inbound
 from bot.service.dispatch import Dispatcher, Handled
@@ -48,7 +49,10 @@ class Harness:
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(
-            engine=self.engine, clock=self.clock, bot_usernames={"telegram": self.bot_username}
+            commands=build_commands(),
+            engine=self.engine,
+            clock=self.clock,
+            bot_usernames={"telegram": self.bot_username},
         )
 
     def add_coach(

@@ -14,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Settings
-from bot.console_main import run_console
+from bot.console import run_console
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CODE_PLACEHOLDER = "<the code from the invite>"

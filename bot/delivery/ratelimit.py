@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.transports.base import DeliveryError
+from bot.ports import DeliveryError
 
 _MAX_WAIT = 86400.0  # the longest retry_after honoured, in seconds
 _SWEEP_EVERY = 1024  # chats remembered before the per-chat memory is swept

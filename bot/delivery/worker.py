@@ -27,7 +27,7 @@ import logging
 import random
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,10 +40,10 @@ from bot.delivery.outbox import THROTTLED, Unsendable, is_urgent, to_outgoing
 from bot.delivery.ratelimit import Backoff, RateLimiter, RetryPolicy
 from bot.delivery.record import Errored, Outcome, Recorder, Sent, record
 from bot.messages import RESUMED, Outgoing
+from bot.ports import DeliveryError, Transport
 from bot.store.models import Outbox
 from bot.store.outbox import FAILED
 from bot.store.unit import UnitOfWork, unit_of_work
-from bot.transports.base import DeliveryError, Transport
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,31 @@ class _Pass:
     claims: list[_Claim] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class OutboxOptions:
+    """How the outbox paces, retries and batches; the defaults suit the real platforms."""
+
+    per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    max_attempts: int = 8
+    max_throttled: int = 20  # HTTP 429s a row may meet before it fails
+    lease_seconds: float = 60.0
+    backoff: Backoff = field(default_factory=Backoff)
+    poll_interval: float = 1.0
+    concurrency: int = 8  # sends in flight at once, over all chats
+    batch_limit: int = 200
+    batch_window: float = 0.005  # seconds a batch of results waits for more
+    heartbeat_seconds: float | None = None  # lease renewals; a third of the lease by default
+
+
+def _as_sent(text: str, platform: str) -> str:
+    return text
+
+
 class OutboxWorker:
-    """Sends due outbox rows through the transports, with retries, backoff and rate limits."""
+    """Sends due outbox rows through the transports, with retries, backoff and rate limits.
+
+    `spell` renders a row's text for its platform as it goes out (`bot.service.spelling`).
+    """
 
     def __init__(
         self,
@@ -73,32 +96,27 @@ class OutboxWorker:
         clock: Clock,
         transports: Mapping[str, Transport],
         *,
-        per_chat_interval: float = 1.0,
-        max_attempts: int = 8,
-        max_throttled: int = 20,
-        lease_seconds: float = 60.0,
-        backoff: Backoff | None = None,
+        options: OutboxOptions | None = None,
+        spell: Callable[[str, str], str] = _as_sent,
         rng: random.Random | None = None,
-        poll_interval: float = 1.0,
-        concurrency: int = 8,
-        batch_limit: int = 200,
-        batch_window: float = 0.005,
-        heartbeat_seconds: float | None = None,
     ) -> None:
+        options = options or OutboxOptions()
         self._engine = engine
         self._clock = clock
         self._transports = dict(transports)
-        self._limiter = RateLimiter(per_chat_interval=per_chat_interval)
-        self._retry = RetryPolicy(max_attempts, max_throttled, backoff or Backoff())
-        self._lease = timedelta(seconds=lease_seconds)
+        self._spell = spell
+        self._limiter = RateLimiter(per_chat_interval=options.per_chat_interval)
+        self._retry = RetryPolicy(options.max_attempts, options.max_throttled, options.backoff)
+        self._lease = timedelta(seconds=options.lease_seconds)
         # real seconds between renewals of the leases of sends in flight
-        self._beat = heartbeat_seconds if heartbeat_seconds is not None else lease_seconds / 3
+        beat = options.heartbeat_seconds
+        self._beat = beat if beat is not None else options.lease_seconds / 3
         self._holds: deque[tuple[str, str, datetime]] = deque()  # 429s met, for the limiter
         self._rng = rng or random.Random()
-        self._poll = poll_interval
-        self._concurrency = max(1, concurrency)  # sends in flight at once, over all chats
-        self._limit = max(1, batch_limit)
-        self._window = max(0.0, batch_window)
+        self._poll = options.poll_interval
+        self._concurrency = max(1, options.concurrency)
+        self._limit = max(1, options.batch_limit)
+        self._window = max(0.0, options.batch_window)
         self._claiming = threading.Lock()  # the limiter is this worker's; one claim at a time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_pass = float("-inf")  # loop time the last pass of run() began
@@ -262,6 +280,7 @@ class OutboxWorker:
         if transport is None:
             raise Unsendable(f"no transport for platform {row.platform!r}")
         message = to_outgoing(row, uow)
+        message = replace(message, text=self._spell(message.text, row.platform))
         cap, urgent = transport.max_per_second, is_urgent(row)
         slot = self._limiter.next_slot(row.platform, row.chat_id, cap=cap, now=now, urgent=urgent)
         return message, slot

@@ -6,14 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rules.templates import format_local
+from rules.texts import kind_label
 
-KIND_LABELS = {
-    "fyi": "update",
-    "question": "question",
-    "scheduling": "scheduling",
-    "goals": "goals",
-    None: "message",
-}
+__all__ = ["kind_label"]
+
 BUNDLE_LISTED = 20  # a bundle lists this many messages and counts the rest
 
 
@@ -36,7 +32,7 @@ def forwarded(
     urgent: bool = False,
 ) -> str:
     """A client message as the coach receives it, with its reply-by time in the coach's zone."""
-    head = f"{client} · {KIND_LABELS.get(kind, kind)}{attachment_note(attachments)}"
+    head = f"{client} · {kind_label(kind)}{attachment_note(attachments)}"
     if urgent:
         head = f"🚨 URGENT — {head} — the text may signal a crisis"
     lines = [head]
@@ -107,7 +103,7 @@ def _listed(
     lines = [head]
     for received_at, kind, text, attachments in items:
         lines.append("")
-        label = KIND_LABELS.get(kind, kind)
+        label = kind_label(kind)
         when = format_local(received_at, zone)
         lines.append(f"[{when}] {label}{attachment_note(attachments)}")
         lines.append(text or "(no text)")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.service.coach_texts import KIND_LABELS
 from bot.service.local_times import LocalTimes
 from bot.store.messages import NewsRow
 from bot.store.models import Client, Coach, Message, Outbox
@@ -21,6 +20,7 @@ from bot.store.unit import UnitOfWork
 from rules.contract import Policy
 from rules.decide import Outcome
 from rules.templates import format_local
+from rules.texts import kind_label
 
 PREVIEW_CHARS = 300  # longer texts are cut, with a pointer to /show N for the rest
 PARKED_WINDOW = timedelta(hours=48)
@@ -364,4 +364,4 @@ def _body_lines(entry: Entry) -> list[str]:
 
 
 def _label(kind: str | None) -> str:
-    return KIND_LABELS.get(kind, kind or "message")
+    return kind_label(kind)

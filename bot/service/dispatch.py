@@ -19,41 +19,28 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import Clock
 from bot.delivery import outbox
-from bot.messages import Inbound
+from bot.messages import Inbound, Reply
+from bot.ports import Handled
 from bot.service import client_flow
-from bot.service.commands import STRANGER_COMMANDS, STRANGER_LINE, is_command, run_command
-from bot.service.commands.registry import Actor, Context, Reply, Role, split_command
+from bot.service.commands.registry import (
+    STRANGER_COMMANDS,
+    Actor,
+    Context,
+    Registry,
+    Role,
+    split_command,
+)
 from bot.service.relay import forward_for, relay_reply
 from bot.store.events import AlreadyHandled
 from bot.store.unit import UnitOfWork, unit_of_work
 from rules.classify import kind_for_command
+from rules.lines import COACH_PLAIN_LINE, EMPTY_KIND_LINES, NOT_PRIVATE_LINE, STRANGER_LINE
 
 log = logging.getLogger(__name__)
 
-NOT_PRIVATE_LINE = "I only work in private chats — please message me directly."
-COACH_PLAIN_LINE = (
-    "To answer a client, reply to their forwarded message or use /reply NAME text. "
-    "/help lists the commands."
-)
 KIND_COMMANDS = {"fyi", "ask", "reschedule", "goals"}
-EMPTY_KIND_LINES = {
-    "ask": "/ask needs the message itself: /ask can we move Thursday?",
-    "fyi": "/fyi needs the update itself: /fyi I ran 5k today!",
-    "goals": "/goals needs your goals themselves: /goals finish the CV by Friday",
-    "reschedule": "/reschedule needs the message itself: /reschedule can we meet Friday instead?",
-}
-
 
 STRANGER_WINDOW = timedelta(minutes=10)  # a stranger is answered at most once in this long
-
-
-@dataclass(frozen=True)
-class Handled:
-    """What became of an inbound message; `direct` lines are sent straight back, unstored."""
-
-    outcome: str  # duplicate, stranger, client, choice, command, relay, coach
-    direct: tuple[Reply, ...] = ()
-    message_id: int | None = None
 
 
 @dataclass
@@ -62,6 +49,7 @@ class Dispatcher:
 
     engine: Engine
     clock: Clock
+    commands: Registry
     bot_usernames: dict[str, str] = field(default_factory=dict)  # platform -> bot username
     services: dict[str, object] = field(default_factory=dict)
     on_commit: Callable[[], None] = lambda: None
@@ -143,6 +131,7 @@ class Dispatcher:
             now=self.now,
             actor=actor,
             inbound=inbound,
+            commands=self.commands,
             bot_username=self.bot_usernames.get(inbound.platform),
             services=dict(self.services),
         )
@@ -151,9 +140,9 @@ class Dispatcher:
         parsed = split_command(inbound.text)
         if not inbound.private:
             return self._tell_stranger(uow, inbound, NOT_PRIVATE_LINE)
-        if parsed is None or parsed[0] not in STRANGER_COMMANDS or not is_command(parsed[0]):
+        if parsed is None or parsed[0] not in STRANGER_COMMANDS or parsed[0] not in self.commands:
             return self._tell_stranger(uow, inbound, STRANGER_LINE)
-        reply = run_command(self._context(uow, inbound, actor), *parsed)
+        reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
         if identify(uow, inbound).role is not Role.CLIENT:
             return Handled("stranger", (reply,))
         # They are a client now: their welcome is as durable as any other answer.
@@ -181,7 +170,7 @@ class Dispatcher:
     def _coach(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if parsed is not None:
-            reply = run_command(self._context(uow, inbound, actor), *parsed)
+            reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
             return self._answer(uow, inbound, reply, "command")
         assert actor.coach is not None
         found = None
@@ -230,7 +219,7 @@ class Dispatcher:
             if not text.strip() and not inbound.attachments:  # nothing to keep or pass on
                 return self._answer(uow, inbound, Reply(EMPTY_KIND_LINES[parsed[0]]), "command")
         elif parsed is not None:
-            reply = run_command(self._context(uow, inbound, actor), *parsed)
+            reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
             return self._answer(uow, inbound, reply, "command")
         incoming = client_flow.Incoming(
             text=text,

@@ -22,15 +22,12 @@ from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from rules.decide import Outcome
 from rules.templates import format_local
-from rules.texts import day_words
+from rules.texts import KIND_WORDS, day_words, kind_label
 
 #: Promises of one client due this close together share one reminder (schedule.plan_reminder).
 REMINDER_GROUP = timedelta(hours=1)
 _COUNTED: dict[str | None, tuple[str, str]] = {
-    "fyi": ("update", "updates"),
-    "question": ("question", "questions"),
-    "scheduling": ("scheduling message", "scheduling messages"),
-    "goals": ("goals message", "goals messages"),
+    **{kind.value: words.counted for kind, words in KIND_WORDS.items()},
     "session": ("kept for the session", "kept for the session"),  # plain text, no kind
     None: ("other message", "other messages"),
 }
@@ -370,7 +367,7 @@ def brief_text(
         lines += ["", f"Kept for this session ({len(parked)}):"]
     for message in parked:
         text, cut = preview(message)
-        label = coach_texts.KIND_LABELS.get(message.kind, message.kind)
+        label = kind_label(message.kind)
         lines.append(f"• {format_local(message.received_at, zone, now)} · {label}")
         lines.append(f"  {text}" + (f" (/show {message.id} for all of it)" if cut else ""))
     return "\n".join(lines)

@@ -21,13 +21,10 @@ from bot.store.models import Coach
 from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
 from rules.templates import format_local
-from rules.texts import MONTH_NAMES
+from rules.texts import KIND_WORDS, MONTH_NAMES
 
 KINDS: tuple[tuple[str | None, str, str], ...] = (
-    ("fyi", "update", "updates"),
-    ("question", "question", "questions"),
-    ("scheduling", "scheduling", "scheduling"),
-    ("goals", "goals", "goals"),
+    *((kind.value, *words.tallied) for kind, words in KIND_WORDS.items()),
     ("session", "kept for a session", "kept for sessions"),  # plain text kept, no kind
     ("urgent", "urgent", "urgent"),  # plain text that may signal a crisis
     (None, "unsorted", "unsorted"),

@@ -13,17 +13,13 @@ from bot.store.models import Message, Timer
 from bot.store.unit import UnitOfWork
 from rules.contract import ClientMessage, Kind
 from rules.decide import Outcome
+from rules.texts import KIND_WORDS
 
 GRACE = timedelta(hours=2)  # how long the buttons wait before the default kind is applied
 TIMER_KIND = "undecided"
 #: With no choice made, the kind that asks least of the coach comes first.
 DEFAULT_ORDER = (Kind.FYI, Kind.GOALS, Kind.SCHEDULING, Kind.QUESTION)
-_AS = {
-    Kind.FYI: "as an update",
-    Kind.GOALS: "as a goals message",
-    Kind.SCHEDULING: "as a scheduling message",
-    Kind.QUESTION: "as a message that needs a reply",
-}
+_AS = {kind: words.taken_as for kind, words in KIND_WORDS.items()}
 
 
 def plan(uow: UnitOfWork, *, message: Message, now: datetime) -> None:

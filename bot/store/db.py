@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 
@@ -28,6 +30,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA secure_delete=ON")  # erased and blanked rows are zeroed on disk
     cursor.close()
+
+
+def unreachable(error: BaseException) -> bool:
+    """True for errors that mean the database could not be reached (or was busy), not a bug."""
+    return isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
 
 
 def is_postgres(engine: Engine) -> bool:

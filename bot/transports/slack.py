@@ -12,16 +12,11 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import col, select
 
-from bot.app import App
 from bot.config import SlackSettings
 from bot.logs import FLOORS, SDK_LOGGER, quiet_libraries
 from bot.messages import Outgoing
-from bot.serve import StartFailed
-from bot.store.models import Identity
-from bot.store.unit import unit_of_work
-from bot.transports.base import DeliveryError
+from bot.ports import Core, DeliveryError, StartFailed
 from bot.transports.slack_send import SlackSender
 from bot.transports.slack_server import (
     EdgeLimits,
@@ -76,11 +71,11 @@ class SlackPlatform:
         """Post an outbox message; returns its `ts`, the id a thread reply points back to."""
         return await self.sender.send(message)
 
-    async def run(self, app: App, stop: asyncio.Event) -> None:
+    async def run(self, core: Core, stop: asyncio.Event) -> None:
         """Check the token, open the coaches' DMs, then receive until `stop` is set."""
         await self.check_token()
-        await self.open_coach_dms(app)
-        listeners = Listeners(app, self.sender)
+        await self.open_coach_dms(core)
+        listeners = Listeners(core, self.sender)
         secret = self.settings.signing_secret
         bolt = build_bolt(
             listeners,
@@ -130,33 +125,14 @@ class SlackPlatform:
         self.port = port
         self.ready.set()
 
-    async def open_coach_dms(self, app: App) -> None:
+    async def open_coach_dms(self, core: Core) -> None:
         """Point each coach's Slack identity at their DM with the app, where thread replies are."""
-        users = await asyncio.to_thread(_coach_users, app)
-        for identity_id, user_id in users:
+        for account in await asyncio.to_thread(core.coach_accounts, PLATFORM):
             try:
-                channel = await self.sender.dm_channel(user_id)
+                channel = await self.sender.dm_channel(account.user_id)
             except DeliveryError as error:
-                log.warning(
-                    "slack: cannot open a DM with coach identity %s: %s", identity_id, error
-                )
+                log.warning("slack: cannot open a DM with a coach: %s", error)
                 continue
-            await asyncio.to_thread(_set_chat, app, identity_id, channel)
-
-
-def _coach_users(app: App) -> list[tuple[int, str]]:
-    with unit_of_work(app.engine) as uow:
-        rows = uow.exec(
-            select(Identity).where(
-                Identity.platform == PLATFORM, col(Identity.coach_id).is_not(None)
+            await asyncio.to_thread(
+                core.coach_chat_is, PLATFORM, user_id=account.user_id, chat_id=channel
             )
-        ).all()
-        return [(row.id or 0, row.user_id) for row in rows]
-
-
-def _set_chat(app: App, identity_id: int, channel: str) -> None:
-    with unit_of_work(app.engine) as uow:
-        identity = uow.get(Identity, identity_id)
-        if identity is not None and identity.chat_id != channel:
-            identity.chat_id = channel
-            uow.add(identity)

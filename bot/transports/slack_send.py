@@ -27,9 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
-from bot.service.commands import is_command
-from bot.service.dispatch import KIND_COMMANDS
-from bot.transports.base import DeliveryError
+from bot.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +69,6 @@ FILE_ERRORS = {
 
 
 SLASH_COMMAND = "/boundary"  # the one slash command the manifest installs
-_COMMAND_WORD = re.compile(r"(?<![\w/.:])/([a-z_]+)\b")
-
-
-def slack_words(text: str) -> str:
-    """Commands named the Telegram way (`/fyi`) as Slack users type them (`/boundary fyi`)."""
-
-    def spoken(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "start":
-            return f"{SLASH_COMMAND} join"
-        if name in KIND_COMMANDS or is_command(name):
-            return f"{SLASH_COMMAND} {name}"
-        return match.group(0)
-
-    return _COMMAND_WORD.sub(spoken, text)
 
 
 def escape(text: str) -> str:
@@ -238,12 +221,12 @@ class SlackSender:
         return sent.ts
 
     async def _post_text(self, message: Outgoing) -> str:
-        text = escape(fit(slack_words(message.text)))
+        text = escape(fit(message.text))
         kwargs: dict[str, Any] = {"channel": message.chat_id, "text": text}
         if message.choices:
             kwargs["blocks"] = choice_blocks(text, message.choices)
         elif message.extra.get("layout") == "sections":
-            kwargs["blocks"] = section_blocks(fit(slack_words(message.text)))
+            kwargs["blocks"] = section_blocks(fit(message.text))
         if message.reply_to:
             kwargs["thread_ts"] = message.reply_to
         # The outbox key rides along as message metadata: after a crash mid-send, the next
@@ -406,12 +389,12 @@ class SlackSender:
 
     async def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
         """A message only `user` sees, in `channel`."""
-        text = escape(fit(slack_words(text)))
+        text = escape(fit(text))
         await self._call("chat_postEphemeral", channel=channel, user=user, text=text)
 
     async def post(self, *, channel: str, text: str) -> str:
         """A plain message, not from the outbox (a stranger's answer)."""
-        text = escape(fit(slack_words(text)))
+        text = escape(fit(text))
         response = await self._call("chat_postMessage", channel=channel, text=text)
         return str(response.get("ts") or "")
 

@@ -24,14 +24,17 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import App
 from bot.messages import Inbound
-from bot.service.dispatch import Handled
-from bot.transports.base import DeliveryError
+from bot.ports import Core, DeliveryError, Handled, error_name
 from bot.transports.edge import MAX_BODY, scrub
 from bot.transports.slack_home import home_view
 from bot.transports.slack_send import SLASH_COMMAND, SlackSender
-from bot.transports.slack_translate import action_inbound, command_inbound, message_inbound
+from bot.transports.slack_translate import (
+    PLATFORM,
+    action_inbound,
+    command_inbound,
+    message_inbound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +49,8 @@ SIGNATURE_HEADER = "X-Slack-Signature"
 class Listeners:
     """What bolt calls: each turns a Slack payload into an Inbound and hands it to the bot."""
 
-    def __init__(self, app: App, sender: SlackSender) -> None:
-        self.app = app
+    def __init__(self, core: Core, sender: SlackSender) -> None:
+        self.core = core
         self.sender = sender
         # Strangers' events are not stored, so their redeliveries are recognised here instead.
         self._answered: OrderedDict[str, None] = OrderedDict()
@@ -55,7 +58,7 @@ class Listeners:
     async def on_message(self, body: dict[str, Any]) -> None:
         """A message event: a person's DM is a client's message or a coach's reply."""
         body = scrub(body)
-        inbound = message_inbound(body, self.app.clock.now())
+        inbound = message_inbound(body, self.core.now())
         if inbound is None:
             event = body.get("event") or {}
             log.debug("slack: ignored a message event (subtype %s)", event.get("subtype"))
@@ -69,7 +72,7 @@ class Listeners:
         body = scrub(body)
         user, channel = str(body.get("user_id") or ""), str(body.get("channel_id") or "")
         dm = await self.sender.dm_channel(user)
-        inbound = command_inbound(body, dm_channel=dm, now=self.app.clock.now())
+        inbound = command_inbound(body, dm_channel=dm, now=self.core.now())
         handled = await self._handle(inbound)
         for reply in handled.direct:
             await self._tell_privately(channel=channel, user=user, dm=dm, text=reply.text)
@@ -79,7 +82,7 @@ class Listeners:
     async def on_action(self, body: dict[str, Any], ack: AsyncAck) -> None:
         """A pressed button: the choice goes to the bot, then the buttons are settled."""
         body = scrub(body)
-        inbound = action_inbound(body, self.app.clock.now())
+        inbound = action_inbound(body, self.core.now())
         if inbound is not None:
             handled = await self._handle(inbound)
             for reply in handled.direct:
@@ -93,7 +96,8 @@ class Listeners:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         user = str(event["user"])
-        view = await asyncio.to_thread(home_view, self.app.engine, user, self.app.clock.now())
+        page = await asyncio.to_thread(self.core.home, PLATFORM, user)
+        view = home_view(page)
         try:
             await self.sender.client.views_publish(user_id=user, view=view)
         except Exception as error:  # the next opening publishes again
@@ -105,11 +109,11 @@ class Listeners:
 
     async def on_error(self, error: Exception) -> BoltResponse:
         """One line, no payload: the status makes Slack deliver the event again."""
-        log.warning("slack: could not handle a request, answering 500: %s", type(error).__name__)
+        log.warning("slack: could not handle a request, answering 500: %s", error_name(error))
         return BoltResponse(status=500, body="")
 
     async def _handle(self, inbound: Inbound) -> Handled:
-        handled = await asyncio.to_thread(self.app.dispatcher.handle, inbound)
+        handled = await asyncio.to_thread(self.core.handle, inbound)
         if handled.direct:
             if inbound.event_id in self._answered:
                 return Handled("duplicate")

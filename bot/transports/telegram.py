@@ -16,11 +16,10 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.app import App
 from bot.config import TelegramSettings
 from bot.logs import quiet_libraries
 from bot.messages import Outgoing
-from bot.serve import StartFailed
+from bot.ports import Core, StartFailed
 from bot.transports.telegram_menu import publish_menu
 from bot.transports.telegram_polling import Poller, pause
 from bot.transports.telegram_receive import Receiver
@@ -79,14 +78,14 @@ class TelegramPlatform:
         await self._initialize()
         return await self.sender.send(message)
 
-    async def run(self, app: App, stop: asyncio.Event) -> None:
+    async def run(self, core: Core, stop: asyncio.Event) -> None:
         """Receive updates until `stop` is set (polling, or the webhook), then shut down."""
         try:
             if not await self._start(stop):
                 return
-            app.dispatcher.bot_usernames[PLATFORM] = self.bot.username
-            menu = asyncio.create_task(publish_menu(self.bot, app.engine))
-            receiver = Receiver(app, self.bot, self.sender)
+            core.connected(PLATFORM, username=self.bot.username)
+            menu = asyncio.create_task(publish_menu(self.bot, lambda: core.menus(PLATFORM)))
+            receiver = Receiver(core, self.bot, self.sender)
             try:
                 await self._receive(receiver, stop)
             finally:

@@ -16,23 +16,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlmodel import select
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from bot.app import App
-from bot.delivery.outbox import enqueue
-from bot.service.dispatch import NOT_PRIVATE_LINE, Handled
-from bot.store.models import Identity
-from bot.store.outbox import FAILED
-from bot.store.unit import unit_of_work
+from bot.ports import Core, Handled, Unavailable, error_name
 from bot.transports.edge import scrub
 from bot.transports.telegram_send import TelegramSender, delivery_error
 from bot.transports.telegram_translate import (
     PLATFORM,
-    UNSUPPORTED_LINE,
     Action,
     Answer,
     Dispatch,
@@ -40,11 +31,11 @@ from bot.transports.telegram_translate import (
     Leave,
     translate,
 )
+from rules.lines import NOT_PRIVATE_LINE, UNREAD_LINE, UNSUPPORTED_LINE
 
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3  # tries of an update that fails for a reason other than the database
-UNREAD_LINE = "I couldn't read that message — please send it again."
 
 
 class Outcome(Enum):
@@ -56,15 +47,15 @@ class Outcome(Enum):
 
 
 def database_down(error: BaseException) -> bool:
-    """True for errors that mean the database could not be reached (or was busy), not a bug."""
-    return isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)
+    """True when the core could not keep the update because its database was away."""
+    return isinstance(error, Unavailable)
 
 
 class Receiver:
     """Carries out updates for one platform: the same code serves polling and the webhook."""
 
-    def __init__(self, app: App, bot: Bot, sender: TelegramSender) -> None:
-        self._app = app
+    def __init__(self, core: Core, bot: Bot, sender: TelegramSender) -> None:
+        self._core = core
         self._bot = bot
         self._sender = sender
         self._tries: dict[int, int] = {}
@@ -81,7 +72,7 @@ class Receiver:
         inbounds = []
         for raw in map(scrub, batch):
             try:
-                action = _translated(Update.de_json(raw, self._bot), self._app)
+                action = _translated(Update.de_json(raw, self._bot), self._core)
             except Exception:
                 continue
             if isinstance(action, Dispatch):
@@ -89,7 +80,7 @@ class Receiver:
         if len(inbounds) < 2:
             return
         try:
-            results = await asyncio.to_thread(self._app.dispatcher.handle_batch, inbounds)
+            results = await asyncio.to_thread(self._core.handle_batch, inbounds)
         except Exception:
             return
         self._prepared = {i.event_id: h for i, h in zip(inbounds, results, strict=False)}
@@ -114,7 +105,7 @@ class Receiver:
     async def process(self, update: Update) -> Outcome:
         """Carry out `update`; DONE only once everything it needs kept is committed."""
         try:
-            await self._carry_out(_translated(update, self._app))
+            await self._carry_out(_translated(update, self._core))
         except Exception as error:
             outcome = self._failed(update.update_id, error)
             if outcome is Outcome.DONE and not database_down(error):
@@ -139,7 +130,7 @@ class Receiver:
     async def _dispatch(self, action: Dispatch) -> None:
         handled = self._prepared.pop(action.inbound.event_id, None)
         if handled is None:
-            handled = await asyncio.to_thread(self._app.dispatcher.handle, action.inbound)
+            handled = await asyncio.to_thread(self._core.handle, action.inbound)
         for reply in handled.direct:  # a stranger's answer: nothing of theirs is stored
             await self._sender.say(action.inbound.chat_id, reply.text, reply.choices)
         if action.callback_query_id is not None:
@@ -158,7 +149,7 @@ class Receiver:
 
     def _failed(self, update_id: int, error: Exception) -> Outcome:
         """Decide what a failure means; logs one line, never the message text."""
-        name = type(error).__name__
+        name = error_name(error)
         if database_down(error):
             if not self._outage:
                 log.warning(
@@ -189,43 +180,14 @@ class Receiver:
         await self._sender.say(str(chat.id), UNREAD_LINE)
         try:
             await asyncio.to_thread(
-                note_unread,
-                self._app,
+                self._core.note_unread,
+                platform=PLATFORM,
                 user_id=str(user.id),
-                update_id=update.update_id,
+                event_id=str(update.update_id),
                 error=error,
             )
         except Exception as failure:  # the client was asked; only the coach's note is missing
             log.warning("telegram: could not note an unread update: %s", type(failure).__name__)
-
-
-def note_unread(app: App, *, user_id: str, update_id: int, error: str) -> None:
-    """For a client, a failed outbox row the coach's digest lists; never the message text.
-
-    The digest lists undelivered rows ("• to Alex, queued 10:02: <reason>"), so the note is
-    such a row: `failed` from the start, it is never sent, and the digest marks it reported.
-    """
-    now = app.clock.now()
-    with unit_of_work(app.engine) as uow:
-        identity = uow.exec(
-            select(Identity).where(Identity.platform == PLATFORM, Identity.user_id == user_id)
-        ).first()
-        if identity is None or identity.client_id is None:
-            return  # a stranger's message: nothing of theirs is kept
-        row = enqueue(
-            uow,
-            key=f"{PLATFORM}:unread:{update_id}",
-            platform=PLATFORM,
-            chat_id=identity.chat_id,
-            text="",
-            now=now,
-            client_id=identity.client_id,
-        )
-        row.status, row.attempts = FAILED, 0
-        row.last_error = (
-            f"a message they sent could not be read ({error}); they were asked to send it again"
-        )
-        uow.add(row)
 
 
 def unreadable_chat(raw: dict[str, Any]) -> str | None:
@@ -243,9 +205,9 @@ def where(error: BaseException) -> str:
     return " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:]))
 
 
-def _translated(update: Update, app: App) -> Action:
+def _translated(update: Update, core: Core) -> Action:
     try:
-        return translate(update, app.clock.now())
+        return translate(update, core.now())
     except Exception as error:  # an update shape PTB parsed but we did not foresee
         log.warning(
             "telegram: update %s not understood (%s)", update.update_id, type(error).__name__

@@ -37,7 +37,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import Choice, Outgoing
-from bot.transports.base import DeliveryError
+from bot.ports import DeliveryError
 from bot.transports.telegram_files import reply_parameters, too_large_line, upload
 
 log = logging.getLogger(__name__)

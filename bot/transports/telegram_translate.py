@@ -8,17 +8,10 @@ from datetime import datetime
 from telegram import Chat, ChatMember, Message, Update
 
 from bot.messages import Attachment, Inbound
+from rules.lines import EDITED_LINE, UNSUPPORTED_LINE
 
 PLATFORM = "telegram"
 
-EDITED_LINE = (
-    "Edits don't reach your coach, so I kept your message as you first sent it. "
-    "If something changed, please send it as a new message."
-)
-UNSUPPORTED_LINE = (
-    "I can only pass on text, photos, voice notes, videos, audio and files. "
-    "Please send this as a message in one of those forms."
-)
 #: Content I cannot pass on, answered with UNSUPPORTED_LINE.
 _UNSUPPORTED = ("poll", "location", "venue", "contact", "dice", "game", "invoice", "story")
 _JOINED = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.RESTRICTED)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
+from bot.app import build_commands
 from bot.clock import ManualClock
 from bot.messages import Inbound
 from bot.service.dispatch import Dispatcher
@@ -84,7 +85,7 @@ def run_worker(url: str, count: int, worker: int, batch: int = 1) -> list[float]
     """
     engine = make_engine(url)
     clock = ManualClock(datetime(2026, 11, 23, 6, tzinfo=UTC))
-    dispatcher = Dispatcher(engine=engine, clock=clock)
+    dispatcher = Dispatcher(engine=engine, clock=clock, commands=build_commands())
     stream = inbound_stream(count, worker)
     latencies = []
     for start in range(0, len(stream), batch):

@@ -92,7 +92,7 @@ async def run_boundarybot(url: str, base_url: str, cap: float) -> None:
     app = build_app(settings, transports={"telegram": platform})
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await asyncio.gather(run_workers(app, stop), platform.run(app, stop))
+    await asyncio.gather(run_workers(app, stop), platform.run(app.core, stop))
 
 
 def run_echo(base_url: str) -> None:

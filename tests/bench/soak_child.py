@@ -12,6 +12,7 @@ import sys
 
 from bot.app import build_app, run_workers
 from bot.config import CoachSettings, DatabaseSettings, Secret, Settings, TelegramSettings
+from bot.delivery.worker import OutboxOptions
 from bot.transports.telegram import TelegramPlatform
 from tests.fake_telegram import TOKEN
 
@@ -35,12 +36,14 @@ async def main(url: str, base_url: str) -> None:
     )
     assert settings.telegram is not None
     platform = TelegramPlatform(settings.telegram, poll_timeout=0.5, retry_delay=0.05)
-    app = build_app(settings, transports={"telegram": platform}, lease_seconds=2.0)
+    app = build_app(
+        settings, transports={"telegram": platform}, outbox=OutboxOptions(lease_seconds=2.0)
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print("ready", flush=True)
     try:
-        await asyncio.gather(run_workers(app, stop), platform.run(app, stop))
+        await asyncio.gather(run_workers(app, stop), platform.run(app.core, stop))
     finally:
         app.engine.dispose()
 

@@ -21,6 +21,7 @@ from sqlmodel import Session, func, select
 
 from bot.app import build_app
 from bot.config import CoachSettings, DatabaseSettings, Settings
+from bot.delivery.worker import OutboxOptions
 from bot.messages import Inbound, Outgoing
 from bot.store.models import Outbox
 
@@ -91,8 +92,7 @@ async def main(url: str, events_path: Path, folder: Path) -> None:
     app = build_app(
         settings,
         transports={"telegram": FileTransport(folder)},
-        per_chat_interval=0,
-        lease_seconds=LEASE_SECONDS,
+        outbox=OutboxOptions(per_chat_interval=0, lease_seconds=LEASE_SECONDS),
     )
     ack_path = folder / "ack"
     start = int(ack_path.read_text()) if ack_path.exists() else 0

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.app import build_app, run_workers
 from bot.config import CoachSettings, DatabaseSettings, Secret, Settings, TelegramSettings
+from bot.delivery.worker import OutboxOptions
 from bot.service import client_flow
 from bot.transports.telegram import TelegramPlatform
 from tests.fake_telegram import TOKEN
@@ -44,15 +45,13 @@ async def main(url: str, base_url: str) -> None:
     app = build_app(
         settings,
         transports={"telegram": platform},
-        per_chat_interval=0,
-        lease_seconds=LEASE_SECONDS,
-        poll_interval=0.2,
+        outbox=OutboxOptions(per_chat_interval=0, lease_seconds=LEASE_SECONDS, poll_interval=0.2),
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print("ready", flush=True)
     try:
-        await asyncio.gather(run_workers(app, stop), platform.run(app, stop))
+        await asyncio.gather(run_workers(app, stop), platform.run(app.core, stop))
     finally:
         app.engine.dispose()
 

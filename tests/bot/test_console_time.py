@@ -9,7 +9,7 @@ import pytz
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.console_time import DAYS, parse_move
+from bot.console import DAYS, parse_move
 
 LONDON = pytz.timezone("Europe/London")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).astimezone(LONDON)  # Mon 08:00 GMT

@@ -11,12 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.app import build_commands
 from bot.clock import ManualClock
 from bot.messages import Attachment, Inbound
 from bot.service import client_flow
-from bot.service.dispatch import STRANGER_LINE, Dispatcher
+from bot.service.dispatch import Dispatcher
 from bot.store.db import make_engine
 from bot.store.models import Message, Outbox, ProcessedEvent, Promise, Timer
+from rules.lines import STRANGER_LINE
 from tests.harness import Harness
 
 LONDON_WEEKDAYS = {
@@ -253,7 +255,7 @@ def test_an_unreachable_database_raises_so_the_transport_leaves_the_update_unack
     tmp_path: Path, clock: ManualClock
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
-    dispatcher = Dispatcher(engine=engine, clock=clock)
+    dispatcher = Dispatcher(engine=engine, clock=clock, commands=build_commands())
     inbound = Inbound(
         platform="telegram",
         user_id="201",

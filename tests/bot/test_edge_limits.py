@@ -256,7 +256,7 @@ def test_a_refused_slack_token_stops_the_start_with_one_line(
             platform = SlackPlatform(settings.slack, host="127.0.0.1")
             app = build_app(settings, transports={"slack": platform}, clock=clock)
             with pytest.raises(StartFailed) as refused:
-                await asyncio.wait_for(platform.run(app, asyncio.Event()), 5)
+                await asyncio.wait_for(platform.run(app.core, asyncio.Event()), 5)
             app.engine.dispose()
             return str(refused.value), [c.method for c in fake.calls]
         finally:

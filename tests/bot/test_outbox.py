@@ -19,12 +19,12 @@ from sqlmodel import Session, col, select
 from bot.clock import ManualClock
 from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import Backoff
-from bot.delivery.worker import OutboxWorker
+from bot.delivery.worker import OutboxOptions, OutboxWorker
 from bot.messages import Attachment, Choice, Outgoing
+from bot.ports import DeliveryError
 from bot.store.db import is_postgres, make_engine, transaction
 from bot.store.models import Outbox
 from bot.store.unit import UnitOfWork
-from bot.transports.base import DeliveryError
 from tests.fakes import RecordingTransport, WorkerCrash
 
 SECOND = timedelta(seconds=1)
@@ -44,7 +44,11 @@ def queue(engine: Engine, clock: ManualClock, key: str, chat_id: str = "c1", **k
 def worker_for(engine: Engine, clock: ManualClock, *transports: Any, **kw: Any) -> OutboxWorker:
     """A worker with a seeded RNG, so backoff is the same every run."""
     kw.setdefault("rng", random.Random(7))
-    return OutboxWorker(engine, clock, {t.platform: t for t in transports}, **kw)
+    rng = kw.pop("rng")
+    options = OutboxOptions(**kw)
+    return OutboxWorker(
+        engine, clock, {t.platform: t for t in transports}, options=options, rng=rng
+    )
 
 
 def drain(worker: OutboxWorker) -> int:

@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
 from bot.messages import RESUMED, Outgoing
+from bot.ports import DeliveryError
 from bot.store.db import transaction
 from bot.store.models import Outbox
-from bot.transports.base import DeliveryError
 from tests.bot.test_outbox import SECOND, queue, row, worker_for
 from tests.fakes import RecordingTransport
 

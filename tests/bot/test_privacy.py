@@ -12,12 +12,9 @@ from sqlalchemy import JSON, LargeBinary, String, Text, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-import bot.service.commands.handlers  # noqa: F401  (the other commands first, in /help order)
 from bot.clock import ManualClock
 from bot.config import ConfigError, Secret, load_settings
 from bot.messages import Attachment
-from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
-from bot.service.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
 from bot.service.privacy import hash_key, who_hash
 from bot.store.models import Client, Document, FailedJoin, Outbox
 from bot.store.unit import UnitOfWork

@@ -10,7 +10,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.app import App, SchemaMismatch, build_app, schema_state, watch_schema
 from bot.config import DatabaseSettings, Settings
-from bot.console_main import SAMPLE_COACH
+from bot.console import SAMPLE_COACH
 from bot.store.models import Coach
 
 

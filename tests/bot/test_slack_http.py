@@ -14,12 +14,18 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.app import build_commands, spelling_for
 from bot.clock import ManualClock
-from bot.service.dispatch import STRANGER_LINE
 from bot.store.db import make_engine
 from bot.store.models import Identity, Message, ProcessedEvent
-from bot.transports.slack_send import slack_words
+from rules.lines import STRANGER_LINE
 from tests.fake_slack import MELODY_USER, SlackWorld, sign, slack_world
+
+
+def on_slack(text: str) -> str:
+    """`text` with its commands as Slack users type them."""
+    return spelling_for(build_commands())(text, "slack")
+
 
 T = TypeVar("T")
 ALEX = "UALEX"
@@ -107,7 +113,7 @@ def test_a_stranger_gets_one_polite_line_even_when_slack_retries(
         assert await world.dm("USTRANGER", "hello?", event_id="Ev7") == 200
         assert await world.dm("USTRANGER", "hello?", event_id="Ev7", retry=1) == 200
         await world.deliver()  # the answer is an outbox row, paced like any other
-        assert world.seen("USTRANGER") == [slack_words(STRANGER_LINE)]
+        assert world.seen("USTRANGER") == [on_slack(STRANGER_LINE)]
         assert count(world, ProcessedEvent) == 0  # nothing of a stranger's is stored
 
     run(db_url, clock, scenario)

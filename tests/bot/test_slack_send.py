@@ -13,15 +13,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.app import build_commands, spelling_for
 from bot.clock import ManualClock
 from bot.config import Secret, SlackSettings
 from bot.delivery.outbox import enqueue
 from bot.delivery.worker import OutboxWorker
 from bot.messages import RESUMED, Attachment, Choice, Outgoing, OutgoingDocument
+from bot.ports import DeliveryError
 from bot.store.db import transaction
 from bot.store.models import Outbox
 from bot.store.unit import UnitOfWork
-from bot.transports.base import DeliveryError
 from bot.transports.slack import SlackPlatform
 from bot.transports.slack_send import MAX_FILE_BYTES, SECTION_CHARS, SlackSender, text_sections
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack
@@ -153,20 +154,42 @@ def test_a_digest_is_laid_out_as_block_kit_sections_under_a_header() -> None:
     with_slack(scenario)
 
 
-def test_commands_in_the_bots_texts_are_named_as_slack_users_type_them() -> None:
-    text = (
-        "Send updates with /fyi and questions with /ask; /client Alex shows more.\n"
-        "Or send me: /start abc123 — https://t.me/boundary_bot?start=abc123 and/or /unknown"
-    )
+COMMAND_TEXT = (
+    "Send updates with /fyi and questions with /ask; /client Alex shows more.\n"
+    "Or send me: /start abc123 — https://t.me/boundary_bot?start=abc123 and/or /unknown"
+)
+
+
+def test_commands_in_the_bots_texts_are_named_as_slack_users_type_them(
+    engine: Engine, clock: ManualClock
+) -> None:
+    with transaction(engine) as session:
+        enqueue(
+            UnitOfWork(session),
+            key="k",
+            platform="slack",
+            chat_id="DALEX",
+            text=COMMAND_TEXT,
+            now=clock.now(),
+        )
+    spell = spelling_for(build_commands())
 
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
-        await platform.send(message(text))
+        await OutboxWorker(engine, clock, {"slack": platform}, spell=spell).deliver_due()
         assert slack.of("chat.postMessage")[0]["text"] == (
             "Send updates with /boundary fyi and questions with /boundary ask; "
             "/boundary client Alex shows more.\n"
             "Or send me: /boundary join abc123 — https://t.me/boundary_bot?start=abc123 "
             "and/or /unknown"
         )
+
+    with_slack(scenario)
+
+
+def test_the_slack_sender_posts_the_text_it_is_given_without_rewording_it() -> None:
+    async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
+        await platform.send(message(COMMAND_TEXT))
+        assert slack.of("chat.postMessage")[0]["text"] == COMMAND_TEXT
 
     with_slack(scenario)
 

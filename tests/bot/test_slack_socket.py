@@ -7,13 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.app import App, build_app
+from bot.app import App, build_app, build_commands, spelling_for
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Secret, Settings, SlackSettings
-from bot.service.dispatch import STRANGER_LINE
 from bot.transports.slack import SlackPlatform
-from bot.transports.slack_send import slack_words
+from rules.lines import STRANGER_LINE
 from tests.fake_slack import APP_TOKEN, BOT_TOKEN, MELODY, FakeSlack
+
+
+def on_slack(text: str) -> str:
+    """`text` with its commands as Slack users type them."""
+    return spelling_for(build_commands())(text, "slack")
 
 
 def envelope(number: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +53,7 @@ async def socket_mode_bot(db_url: str, clock: ManualClock) -> AsyncIterator[tupl
     platform = SlackPlatform(slack_settings)
     app = build_app(settings, transports={"slack": platform}, clock=clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(platform.run(app, stop))
+    task = asyncio.create_task(platform.run(app.core, stop))
     try:
         await asyncio.wait_for(platform.ready.wait(), 10)
         yield slack, app
@@ -71,7 +75,7 @@ def test_socket_mode_receives_events_and_commands_and_acknowledges_them(
             await slack.push(envelope(1, "events_api", body))
             await acked(slack, "env-1")
             await app.outbox.deliver_due()  # a stranger's answer is an outbox row
-            assert [a["text"] for a in slack.of("chat.postMessage")] == [slack_words(STRANGER_LINE)]
+            assert [a["text"] for a in slack.of("chat.postMessage")] == [on_slack(STRANGER_LINE)]
 
             command = {"command": "/boundary", "text": "reply_within 2d", "user_id": "UMELODY"}
             command.update(channel_id="DMELODY", trigger_id="t.1")

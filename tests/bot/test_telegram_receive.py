@@ -15,13 +15,12 @@ from sqlmodel import Session, select
 from bot.clock import ManualClock
 from bot.messages import Inbound
 from bot.service.digest import build_digest, render_text
-from bot.service.dispatch import NOT_PRIVATE_LINE
 from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Coach, Message
 from bot.store.unit import UnitOfWork
-from bot.transports.telegram_receive import MAX_TRIES, UNREAD_LINE
-from bot.transports.telegram_translate import EDITED_LINE, UNSUPPORTED_LINE
+from bot.transports.telegram_receive import MAX_TRIES
+from rules.lines import EDITED_LINE, NOT_PRIVATE_LINE, UNREAD_LINE, UNSUPPORTED_LINE
 from tests.fake_telegram import BOT_ID
 from tests.fake_telegram_rig import COACH_ID, Rig, running
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.config import Secret, TelegramSettings
 from bot.messages import Choice, Outgoing, OutgoingDocument
-from bot.transports.base import DeliveryError
+from bot.ports import DeliveryError
 from bot.transports.telegram import TelegramPlatform, file_url
 from bot.transports.telegram_files import MB
 from bot.transports.telegram_send import MAX_TEXT, split_text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
@@ -10,11 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from bot.app import build_commands
 from bot.clock import ManualClock
-from bot.service.commands import REGISTRY
 from bot.service.commands.registry import Command, Role
-from bot.service.dispatch import STRANGER_LINE, STRANGER_WINDOW
+from bot.service.dispatch import STRANGER_WINDOW
+from rules.lines import STRANGER_LINE
 from tests.harness import Harness
+
+COMMANDS = build_commands()
 
 #: Arguments that would change something if the asker were the coach.
 SAMPLE_ARGS = {
@@ -47,9 +49,8 @@ BOOKKEEPING = {"outbox", "processedevent"}
 
 
 def coach_only() -> list[Command]:
-    """Every registered command only coaches may use (loading the handlers first)."""
-    importlib.import_module("bot.service.commands.handlers")
-    return [c for c in REGISTRY.for_role(Role.COACH) if c.roles == {Role.COACH}]
+    """Every registered command only coaches may use."""
+    return [c for c in COMMANDS.for_role(Role.COACH) if c.roles == {Role.COACH}]
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

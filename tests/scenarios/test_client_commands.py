@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.app import build_commands
 from bot.clock import ManualClock
-from bot.service.commands import REGISTRY
 from bot.service.commands.registry import Role
 from bot.store.models import Client, Coach
 from tests.harness import Harness
+
+COMMANDS = build_commands()
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def test_client_help_lists_the_kinds_and_their_own_commands(h: Harness) -> None:
 def test_coach_help_has_one_line_per_coach_command(h: Harness) -> None:
     [said] = h.say("melody", "/help")
     lines = said.splitlines()
-    commands = [c for c in REGISTRY.for_role(Role.COACH) if c.name not in ("start", "join")]
+    commands = [c for c in COMMANDS.for_role(Role.COACH) if c.name not in ("start", "join")]
     assert lines == [f"{c.usage} — {c.help}" for c in commands]
     assert lines[0] == "/policy — Your settings, and exactly what a client would be told right now."
     assert (

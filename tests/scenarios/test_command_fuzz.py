@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
+from bot.app import build_commands
 from bot.clock import ManualClock
-from bot.service.commands import REGISTRY
 from bot.service.dispatch import STRANGER_WINDOW
 from tests.harness import Harness
 
-importlib.import_module("bot.service.commands.handlers")
+COMMANDS = build_commands()
+
 
 #: Text people might type: anything but NUL and lone surrogates, which no platform delivers.
 TYPED = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -65,7 +65,7 @@ WORDS = st.sampled_from(
     ]
 )
 ARGS = st.lists(st.one_of(WORDS, st.text(TYPED, max_size=12)), max_size=5).map(" ".join)
-NAMES = st.one_of(st.sampled_from(sorted(REGISTRY.names())), st.text(TYPED, min_size=1, max_size=8))
+NAMES = st.one_of(st.sampled_from(sorted(COMMANDS.names())), st.text(TYPED, min_size=1, max_size=8))
 #: More examples for a deeper run: BOUNDARYBOT_FUZZ_EXAMPLES=5000 pytest tests/scenarios/...
 EXAMPLES = int(os.environ.get("BOUNDARYBOT_FUZZ_EXAMPLES", "200"))
 WHO = st.sampled_from(["melody", "alex", "stranger"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DatabaseSettings, Settings
-from bot.console_main import run_console
+from bot.console import run_console
 from bot.demo import run_demo
 
 

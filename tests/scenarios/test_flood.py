@@ -14,10 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.service.dispatch import STRANGER_LINE, STRANGER_WINDOW
+from bot.service.dispatch import STRANGER_WINDOW
 from bot.service.schedule import Scheduler
 from bot.service.undecided import GRACE
 from bot.store.models import Message, Promise, Timer
+from rules.lines import STRANGER_LINE
 from tests.harness import Harness
 
 FLOOD = 1000

@@ -10,10 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import bot.service.commands.handlers  # noqa: F401  (the other commands first, in /help order)
 from bot.clock import ManualClock
-from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
-from bot.service.commands import reports as _reports  # noqa: F401  (registers /show, ...)
 from bot.service.notices import run_timer
 from bot.service.schedule import ensure_timers
 from bot.store.db import transaction

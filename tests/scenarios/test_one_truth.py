@@ -12,7 +12,9 @@ from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.service.client_flow import ANSWER_WINDOW
+from bot.service.home import home
 from bot.store.models import Client, Identity, Message
+from bot.store.unit import looking
 from bot.transports.slack_home import home_view
 from tests.harness import Harness
 
@@ -65,7 +67,8 @@ def test_a_former_clients_slack_home_says_coaching_has_ended(h: Harness) -> None
         alex = session.exec(select(Client).where(Client.name == "Alex")).one()
         session.add(Identity(platform="slack", user_id="U201", chat_id="D201", client_id=alex.id))
         session.commit()
-    view = json.dumps(home_view(h.engine, "U201", NOW))
+    with looking(h.engine) as uow:
+        view = json.dumps(home_view(home(uow, "slack", "U201", NOW)))
     assert "ended on Sat 31 Oct 2026" in view
     assert "passed on straight away" not in view
 

@@ -12,12 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-import bot.service.commands.handlers  # noqa: F401  (the other commands first, in /help order)
 from bot.clock import ManualClock
 from bot.delivery.outbox import Unsendable, to_outgoing
 from bot.messages import Attachment
-from bot.service.commands import data as _data  # noqa: F401  (registers /export, /forget)
-from bot.service.commands import reports as _reports  # noqa: F401  (registers /report, /show, ...)
 from bot.store.models import Coach, Document, Outbox, TimeEntry
 from bot.store.unit import UnitOfWork
 from bot.transports.console import ConsoleTransport

@@ -15,13 +15,19 @@ from typing import TypeVar
 import pytest
 from sqlmodel import Session, select
 
+from bot.app import build_commands, spelling_for
 from bot.clock import ManualClock
 from bot.store.db import make_engine
 from bot.store.models import Message, Outbox
-from bot.transports.slack_send import slack_words
 from tests.fake_slack import BOT_TOKEN, MELODY_USER, SIGNING_SECRET, SlackWorld, slack_world
 from tests.fake_slack_api import UPLOAD
 from tests.harness import Harness
+
+
+def on_slack(text: str) -> str:
+    """`text` with its commands as Slack users type them."""
+    return spelling_for(build_commands())(text, "slack")
+
 
 T = TypeVar("T")
 ALEX = "UALEX"
@@ -153,7 +159,7 @@ def test_slack_commands_get_the_same_answers_as_telegram(db_url: str, clock: Man
         return world.seen(MELODY_USER)
 
     # The same answers, with commands named as Slack users type them.
-    assert run(db_url, clock, scenario) == [slack_words(text) for text in on_telegram]
+    assert run(db_url, clock, scenario) == [on_slack(text) for text in on_telegram]
 
 
 def test_no_message_text_token_or_signing_secret_reaches_the_logs(

@@ -245,9 +245,21 @@ class Machine(RuleBasedStateMachine):
             coach = session.exec(select(Coach)).one()
             digest_on = coach.policy.get("digest_time") is not None
             pending = session.exec(select(Timer).where(Timer.status == "pending")).all()
-            for m in session.exec(select(Message)).all():
+            messages = session.exec(select(Message)).all()
+            for m in messages:
+                # a bundle or a release is one row naming the first message of its batch
+                batch = [
+                    o.id
+                    for o in messages
+                    if o.client_id == m.client_id
+                    and o.decision == m.decision
+                    and o.delivered_at is not None
+                    and o.delivered_at == m.delivered_at
+                ]
                 to_coach = session.exec(
-                    select(Outbox).where(Outbox.message_id == m.id, Outbox.chat_id == COACH_CHAT)
+                    select(Outbox).where(
+                        col(Outbox.message_id).in_([m.id, *batch]), Outbox.chat_id == COACH_CHAT
+                    )
                 ).first()
                 where = f"message {m.id} ({m.decision}, kind {m.kind}, received {m.received_at})"
                 if m.decision == "forward" and m.delivered_at is None:

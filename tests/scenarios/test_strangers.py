@@ -7,8 +7,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.service.dispatch import STRANGER_LINE
 from bot.store.models import Message
+from rules.lines import STRANGER_LINE
 from tests.harness import Harness
 
 

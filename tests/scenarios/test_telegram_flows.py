@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
-from bot.service.dispatch import NOT_PRIVATE_LINE, STRANGER_LINE
 from bot.store.models import Client, Identity, Message
+from rules.lines import NOT_PRIVATE_LINE, STRANGER_LINE
 from tests.fake_telegram import TOKEN
 from tests.fake_telegram_rig import COACH_ID, Rig, running
 

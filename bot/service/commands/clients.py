@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
     clients_of,
     coach_of,
@@ -19,7 +18,7 @@ from bot.service.commands.args import (
     rules_error,
     split_first,
 )
-from bot.service.commands.registry import Context, Role
+from bot.service.commands.registry import CommandSet, Context, Role
 from bot.service.commands.views import client_text, coach_policy, former_words
 from bot.store.models import Client, Invite
 from bot.store.policy import client_terms, contract_for
@@ -28,6 +27,8 @@ from rules.contract import Kind, Mode, parse_kinds
 from rules.standing import standing
 from rules.templates import format_local
 from rules.texts import kinds_in_words
+
+COMMANDS = CommandSet()
 
 MODE_EXAMPLE = "/mode Alex open_door"
 ALLOW_EXAMPLE = "/allow Alex goals,scheduling"
@@ -38,7 +39,7 @@ NONE = "none"
 _CLOCK = re.compile(r"\d{1,2}:\d{1,2}")
 
 
-@REGISTRY.add("clients", roles={Role.COACH}, usage="/clients")
+@COMMANDS.add("clients", roles={Role.COACH}, usage="/clients")
 def clients(ctx: Context, args: str) -> str:
     """Your clients, their modes and next sessions, and invites not used yet."""
     coach = coach_of(ctx)
@@ -76,14 +77,14 @@ def _pending_invites(uow: UnitOfWork, coach_id: int, now: datetime) -> list[Invi
     return list(uow.invites.unused(coach_id, valid_at=now))
 
 
-@REGISTRY.add("client", roles={Role.COACH}, usage="/client Alex")
+@COMMANDS.add("client", roles={Role.COACH}, usage="/client Alex")
 def client(ctx: Context, args: str) -> str:
     """One client's terms, and exactly what they would be told right now."""
     name, _ = split_first(args)
     return client_text(ctx.uow, find_client(ctx, name, "/client Alex"), ctx.now)
 
 
-@REGISTRY.add("mode", roles={Role.COACH}, usage="/mode Alex open_door|specific|sessions_only")
+@COMMANDS.add("mode", roles={Role.COACH}, usage="/mode Alex open_door|specific|sessions_only")
 def mode(ctx: Context, args: str) -> str:
     """What between-session contact a client may have."""
     name, rest = split_first(args)
@@ -97,7 +98,7 @@ def mode(ctx: Context, args: str) -> str:
     return f"{found.name} is now {found.mode}. {found.name} is told: {_terms_words(ctx, found)}"
 
 
-@REGISTRY.add("allow", roles={Role.COACH}, usage=ALLOW_EXAMPLE)
+@COMMANDS.add("allow", roles={Role.COACH}, usage=ALLOW_EXAMPLE)
 def allow(ctx: Context, args: str) -> str:
     """The kinds of message a client in specific mode may send between sessions."""
     name, rest = split_first(args)
@@ -114,7 +115,7 @@ def allow(ctx: Context, args: str) -> str:
     return f"{found.name} may send {found.allowed.replace(',', ', ')} between sessions.{note}"
 
 
-@REGISTRY.add("quota", roles={Role.COACH}, usage="/quota Alex 3")
+@COMMANDS.add("quota", roles={Role.COACH}, usage="/quota Alex 3")
 def quota(ctx: Context, args: str) -> str:
     """How many messages that need a reply a client may send a week (0 = no limit)."""
     name, rest = split_first(args)
@@ -139,7 +140,7 @@ def _terms_words(ctx: Context, found: Client) -> str:
     return kinds_in_words(client_terms(found), contract.policy.weekly_quota)
 
 
-@REGISTRY.add("session", roles={Role.COACH}, usage="/session Alex 2026-12-03 10:00|none")
+@COMMANDS.add("session", roles={Role.COACH}, usage="/session Alex 2026-12-03 10:00|none")
 def next_session(ctx: Context, args: str) -> str:
     """A client's next session, in your time zone; none when none is booked."""
     name, rest = split_first(args)
@@ -172,7 +173,7 @@ def _session_time(text: str, zone: str, now: datetime) -> datetime:
     return when
 
 
-@REGISTRY.add("contract", roles={Role.COACH}, usage="/contract Alex 2026-09-01 2026-12-31")
+@COMMANDS.add("contract", roles={Role.COACH}, usage="/contract Alex 2026-09-01 2026-12-31")
 def contract_period(ctx: Context, args: str) -> str:
     """A client's contract period (first and last day); after it they are a former client."""
     name, rest = split_first(args)

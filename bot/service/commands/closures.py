@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import clean, coach_of, parse_date, problem, shown
-from bot.service.commands.registry import Context, Role, UsageError
+from bot.service.commands.registry import CommandSet, Context, Role, UsageError
 from bot.service.commands.views import closure_line, coach_policy
 from bot.store.models import Closure, Coach
 from bot.store.unit import UnitOfWork
 from rules.contract import Policy
 from rules.templates import format_local
 
+COMMANDS = CommandSet()
+
 CLOSED_EXAMPLE = "/closed 2026-12-24 2027-01-02 Christmas break"
 REOPEN_EXAMPLE = "/reopen 3"
 MAX_NOTE = 100
 
 
-@REGISTRY.add("closed", roles={Role.COACH}, usage="/closed 2026-12-24 2027-01-02 [note]")
+@COMMANDS.add("closed", roles={Role.COACH}, usage="/closed 2026-12-24 2027-01-02 [note]")
 def closed(ctx: Context, args: str) -> str:
     """Close for a date range (inclusive) with a note; no arguments lists your closures."""
     coach = coach_of(ctx)
@@ -61,7 +62,7 @@ def closure_list(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
     return "\n".join(lines)
 
 
-@REGISTRY.add("reopen", roles={Role.COACH}, usage=REOPEN_EXAMPLE)
+@COMMANDS.add("reopen", roles={Role.COACH}, usage=REOPEN_EXAMPLE)
 def reopen(ctx: Context, args: str) -> str:
     """Remove closure N (the number /closed shows)."""
     coach = coach_of(ctx)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import coach_of, find_client, problem, split_first
-from bot.service.commands.registry import Context, Document, Reply, Role
+from bot.service.commands.registry import CommandSet, Context, Document, Reply, Role
 from bot.service.privacy import (
     HASH_KEY,
     client_data,
@@ -14,12 +13,14 @@ from bot.service.privacy import (
     hash_key,
 )
 
+COMMANDS = CommandSet()
+
 EXPORT_EXAMPLE = "/export Alex"
 FORGET_EXAMPLE = "/forget Alex confirm"
 CONFIRM = "confirm"
 
 
-@REGISTRY.add("export", roles={Role.COACH}, usage=EXPORT_EXAMPLE)
+@COMMANDS.add("export", roles={Role.COACH}, usage=EXPORT_EXAMPLE)
 def export(ctx: Context, args: str) -> Reply:
     """Everything stored about a client, as one JSON file (for their access request)."""
     name, _ = split_first(args)
@@ -33,7 +34,7 @@ def export(ctx: Context, args: str) -> Reply:
     )
 
 
-@REGISTRY.add("forget", roles={Role.COACH}, usage=FORGET_EXAMPLE)
+@COMMANDS.add("forget", roles={Role.COACH}, usage=FORGET_EXAMPLE)
 def forget_client(ctx: Context, args: str) -> str:
     """Erase a client and everything stored about them; it cannot be undone."""
     name, rest = split_first(args)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.service.commands import REGISTRY
+from bot.ports import MenuEntry
 from bot.service.commands.client import CLIENT_ZONE_EXAMPLE
-from bot.service.commands.registry import Context, Role
+from bot.service.commands.registry import CommandSet, Context, Registry, Role
+
+COMMANDS = CommandSet()
 
 #: Shared commands read differently for a client; the kind commands are handled as messages.
 CLIENT_LINES = {
@@ -21,12 +23,12 @@ KIND_LINES = (
 JOIN_COMMANDS = {"start", "join"}
 
 
-@REGISTRY.add("help", roles={Role.COACH, Role.CLIENT, Role.STRANGER}, usage="/help")
+@COMMANDS.add("help", roles={Role.COACH, Role.CLIENT, Role.STRANGER}, usage="/help")
 def help_command(ctx: Context, args: str) -> str:
     """What you can ask me, one command a line."""
     role = ctx.actor.role
     lines = []
-    for command in REGISTRY.for_role(role):
+    for command in ctx.commands.for_role(role):
         if command.name in JOIN_COMMANDS and role is not Role.STRANGER:
             continue
         if role is Role.CLIENT and command.name in CLIENT_LINES:
@@ -38,3 +40,28 @@ def help_command(ctx: Context, args: str) -> str:
     if role is Role.STRANGER:
         lines.insert(0, "I pass messages between coaches and their clients.")
     return "\n".join(lines)
+
+
+def menu_entries(commands: Registry, role: Role) -> tuple[MenuEntry, ...]:
+    """The commands a role may use, worded as /help words them (Slack-only ones left out).
+
+    The menu for clients also serves newcomers, so it keeps /start.
+    """
+    pairs: list[tuple[str, str]] = []
+    if role is Role.CLIENT:
+        pairs += [_from_help_line(line) for line in KIND_LINES]
+    for command in commands.for_role(role):
+        if command.usage.startswith("/boundary ") or (
+            role is Role.COACH and command.name in JOIN_COMMANDS
+        ):
+            continue
+        line = CLIENT_LINES.get(command.name) if role is Role.CLIENT else None
+        pairs.append(_from_help_line(line) if line else (command.name, command.help))
+    return tuple(MenuEntry(name, text or name) for name, text in pairs)
+
+
+def _from_help_line(line: str) -> tuple[str, str]:
+    """`/fyi text — an update` -> (`fyi`, `An update`)."""
+    usage, _, text = line.partition(" — ")
+    text = text.strip()
+    return usage.split()[0].lstrip("/"), text[:1].upper() + text[1:]

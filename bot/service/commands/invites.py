@@ -15,14 +15,13 @@ from datetime import datetime, timedelta
 
 from bot.delivery import outbox
 from bot.messages import Inbound
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
     coach_of,
     new_client_name,
     parse_mode,
     split_first,
 )
-from bot.service.commands.registry import Context, Role
+from bot.service.commands.registry import CommandSet, Context, Role
 from bot.service.commands.views import coach_policy
 from bot.service.privacy import HASH_KEY, hash_key, who_hash
 from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
@@ -30,6 +29,8 @@ from bot.store.policy import contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import Mode
 from rules.templates import format_local, welcome_text
+
+COMMANDS = CommandSet()
 
 INVITE_EXAMPLE = "/invite Alex open_door"
 VALID_FOR = timedelta(days=7)
@@ -60,7 +61,7 @@ def answer_key(inbound: Inbound) -> str:
     return f"evt:{inbound.platform}:{inbound.event_id}:reply"
 
 
-@REGISTRY.add("invite", roles={Role.COACH}, usage="/invite Alex [open_door|specific|sessions_only]")
+@COMMANDS.add("invite", roles={Role.COACH}, usage="/invite Alex [open_door|specific|sessions_only]")
 def invite(ctx: Context, args: str) -> str:
     """Invite a client: a single-use code, valid 7 days."""
     coach = coach_of(ctx)
@@ -114,8 +115,8 @@ def _revoke_pending(uow: UnitOfWork, coach_id: int, name: str, now: datetime) ->
             uow.add(old)
 
 
-@REGISTRY.add("join", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/boundary join CODE")
-@REGISTRY.add("start", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/start CODE")
+@COMMANDS.add("join", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/boundary join CODE")
+@COMMANDS.add("start", roles={Role.STRANGER, Role.CLIENT, Role.COACH}, usage="/start CODE")
 def start(ctx: Context, args: str) -> str:
     """Join your coach with the invite code they gave you."""
     if ctx.actor.role is Role.COACH:

@@ -11,7 +11,6 @@ from typing import Any
 from babel import Locale
 from babel.numbers import get_territory_currencies
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
     coach_of,
     out_of_range,
@@ -23,12 +22,14 @@ from bot.service.commands.args import (
     shown,
 )
 from bot.service.commands.client import availability, set_display_zone
-from bot.service.commands.registry import Context, Role, UsageError, words
+from bot.service.commands.registry import CommandSet, Context, Role, UsageError, words
 from bot.service.commands.views import billing_words, coach_policy, policy_text
 from bot.store.policy import coach_setting, set_policy_field
 from rules.calendar import BusinessCalendar, parse_hours
 from rules.contract import BillingTerms, Policy, PromiseOutOfRange, ReplyPromise
 from rules.templates import format_local
+
+COMMANDS = CommandSet()
 
 HOURS_EXAMPLE = "/hours mon-thu 09:00-12:00,13:00-17:00; fri 09:00-13:00"
 ZONE_EXAMPLE = "/timezone Europe/London"
@@ -60,13 +61,13 @@ def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
     return policy
 
 
-@REGISTRY.add("policy", roles={Role.COACH}, usage="/policy")
+@COMMANDS.add("policy", roles={Role.COACH}, usage="/policy")
 def show_policy(ctx: Context, args: str) -> str:
     """Your settings, and exactly what a client would be told right now."""
     return policy_text(ctx.uow, coach_of(ctx), ctx.now)
 
 
-@REGISTRY.add("timezone", roles={Role.COACH, Role.CLIENT}, usage=ZONE_EXAMPLE)
+@COMMANDS.add("timezone", roles={Role.COACH, Role.CLIENT}, usage=ZONE_EXAMPLE)
 def timezone(ctx: Context, args: str) -> str:
     """The time zone your hours are in (for a client: the zone times are shown in)."""
     if ctx.actor.role is Role.CLIENT:
@@ -82,7 +83,7 @@ def timezone(ctx: Context, args: str) -> str:
     )
 
 
-@REGISTRY.add("hours", roles={Role.COACH, Role.CLIENT}, usage=HOURS_EXAMPLE)
+@COMMANDS.add("hours", roles={Role.COACH, Role.CLIENT}, usage=HOURS_EXAMPLE)
 def hours(ctx: Context, args: str) -> str:
     """Set your weekly hours; days not named are closed."""
     if ctx.actor.role is Role.CLIENT:
@@ -101,7 +102,7 @@ def hours(ctx: Context, args: str) -> str:
     return f"Hours set: {weekly.describe()} ({policy.timezone})."
 
 
-@REGISTRY.add("reply_within", roles={Role.COACH}, usage="/reply_within 24h|2d")
+@COMMANDS.add("reply_within", roles={Role.COACH}, usage="/reply_within 24h|2d")
 def reply_within(ctx: Context, args: str) -> str:
     """How soon you reply: hours of open time (24h) or working days (2d)."""
     if not args.strip():
@@ -119,7 +120,7 @@ def reply_within(ctx: Context, args: str) -> str:
     return f"Reply promise set: {promise.describe()} ({promise})."
 
 
-@REGISTRY.add("holidays", roles={Role.COACH}, usage="/holidays GB|off")
+@COMMANDS.add("holidays", roles={Role.COACH}, usage="/holidays GB|off")
 def holidays(ctx: Context, args: str) -> str:
     """Close on the public holidays of a country (GB, or GB-SCT), or off."""
     spec = args.strip()
@@ -146,7 +147,7 @@ def next_holiday(calendar: BusinessCalendar, now: datetime) -> str | None:
     return f"{day:%a} {day.day} {day:%b} ({name})"
 
 
-@REGISTRY.add("digest", roles={Role.COACH}, usage="/digest 18:00 [daily|working]|off")
+@COMMANDS.add("digest", roles={Role.COACH}, usage="/digest 18:00 [daily|working]|off")
 def digest(ctx: Context, args: str) -> str:
     """When your daily digest comes (your time): on working days, or daily; or off."""
     parts = words(args)
@@ -183,7 +184,7 @@ def _digest_days(daily: bool) -> str:
     return "every day" if daily else "on your working days"
 
 
-@REGISTRY.add("billing", roles={Role.COACH}, usage="/billing 5 60 GBP [15]|off")
+@COMMANDS.add("billing", roles={Role.COACH}, usage="/billing 5 60 GBP [15]|off")
 def billing(ctx: Context, args: str) -> str:
     """Bill between-session work: free minutes, hourly rate, currency, increment; or off."""
     parts = words(args)

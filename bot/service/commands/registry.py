@@ -10,13 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.messages import Choice, Inbound
+from bot.messages import Inbound, Reply
 from bot.messages import OutgoingDocument as Document  # one file shape, reply to transport
 from bot.store.unit import UnitOfWork
+from rules.lines import COACH_ONLY, STRANGER_LINE
 
 __all__ = [
+    "STRANGER_COMMANDS",
     "Actor",
     "Command",
+    "CommandSet",
     "Context",
     "Document",
     "Registry",
@@ -27,6 +30,9 @@ __all__ = [
     "words",
 ]
 from bot.store.models import Client, Coach, Identity
+
+#: What a stranger may run: joining, and /help (which shows how to join).
+STRANGER_COMMANDS = frozenset({"start", "join", "help"})
 
 
 class Role(StrEnum):
@@ -55,18 +61,9 @@ class Context:
     now: datetime
     actor: Actor
     inbound: Inbound
+    commands: Registry
     bot_username: str | None = None  # Telegram deep links
     services: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the asker is told; `private` asks Slack for an ephemeral answer."""
-
-    text: str
-    choices: tuple[Choice, ...] = ()
-    documents: tuple[Document, ...] = ()
-    private: bool = True
 
 
 class UsageError(ValueError):
@@ -92,27 +89,37 @@ class Command:
         return doc[0] if doc else ""
 
 
-class Registry:
-    """Every command by name."""
+class CommandSet:
+    """The commands of one module, in the order they are defined."""
 
     def __init__(self) -> None:
-        self._commands: dict[str, Command] = {}
+        self.commands: list[Command] = []
 
     def add(self, name: str, *, roles: set[Role], usage: str) -> Callable[[Handler], Handler]:
-        """Register the decorated function as `/name`."""
+        """Make the decorated function the command `/name`."""
 
         def register(handler: Handler) -> Handler:
-            self._commands[name] = Command(name, frozenset(roles), handler, usage)
+            self.commands.append(Command(name, frozenset(roles), handler, usage))
             return handler
 
         return register
+
+
+class Registry:
+    """Every command by name, in the order of the sets it is made of (the order /help lists)."""
+
+    def __init__(self, *sets: CommandSet) -> None:
+        self._commands: dict[str, Command] = {}
+        for commands in sets:
+            for command in commands.commands:
+                self._commands[command.name] = command
 
     def get(self, name: str) -> Command | None:
         """The command called `name`, if any."""
         return self._commands.get(name)
 
     def for_role(self, role: Role) -> list[Command]:
-        """Commands a person in `role` may use, in registration order."""
+        """Commands a person in `role` may use, in order."""
         return [c for c in self._commands.values() if role in c.roles]
 
     def closest(self, name: str) -> str | None:
@@ -123,6 +130,33 @@ class Registry:
     def names(self) -> list[str]:
         """All command names."""
         return list(self._commands)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._commands
+
+    def run(self, ctx: Context, name: str, args: str) -> Reply:
+        """Run `/name args` for the asker and return what they are told, never raising."""
+        command = self.get(name)
+        role = ctx.actor.role
+        if role is Role.STRANGER and (command is None or name not in STRANGER_COMMANDS):
+            return Reply(STRANGER_LINE)  # nothing else is for them, coach commands included
+        if command is None:
+            return Reply(self._unknown(name, role))
+        if role not in command.roles:
+            if Role.COACH in command.roles and role is not Role.COACH:
+                return Reply(COACH_ONLY)
+            return Reply(f"/{name} is not available to you. /help lists what you can use.")
+        try:
+            result = command.handler(ctx, args)
+        except UsageError as error:
+            return Reply(str(error))
+        return result if isinstance(result, Reply) else Reply(result)
+
+    def _unknown(self, name: str, role: Role) -> str:
+        allowed = {c.name for c in self.for_role(role)}
+        guess = self.closest(name)
+        hint = f" Did you mean /{guess}?" if guess in allowed else ""
+        return f"I don't know /{name}.{hint} /help lists what you can use."
 
 
 def split_command(text: str) -> tuple[str, str] | None:

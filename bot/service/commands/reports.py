@@ -6,10 +6,9 @@ import re
 from datetime import date
 
 from bot.delivery import outbox
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
 from bot.service.commands.policy import OFF, set_field
-from bot.service.commands.registry import Context, Document, Reply, Role
+from bot.service.commands.registry import CommandSet, Context, Document, Reply, Role
 from bot.service.commands.views import coach_policy
 from bot.service.digest import attachment_labels
 from bot.service.notices import copy_pairs, setting_or_off
@@ -17,6 +16,8 @@ from bot.service.reports import build_report, current_month, render_report
 from bot.store.models import Client, Message
 from bot.store.unit import UnitOfWork
 from rules.templates import format_local
+
+COMMANDS = CommandSet()
 
 REPORT_EXAMPLE = "/report 2026-11"
 SHOW_EXAMPLE = "/show 12"
@@ -36,7 +37,7 @@ _DECISIONS = {
 }
 
 
-@REGISTRY.add("report", roles={Role.COACH}, usage="/report [2026-11]")
+@COMMANDS.add("report", roles={Role.COACH}, usage="/report [2026-11]")
 def report(ctx: Context, args: str) -> Reply:
     """A month's messages, replies, time and money per client, with a contact-times picture."""
     coach = coach_of(ctx)
@@ -64,7 +65,7 @@ def parse_month(text: str) -> date:
     return date(year, int(match.group(2)), 1)
 
 
-@REGISTRY.add("show", roles={Role.COACH}, usage=SHOW_EXAMPLE)
+@COMMANDS.add("show", roles={Role.COACH}, usage=SHOW_EXAMPLE)
 def show(ctx: Context, args: str) -> str:
     """One client message in full, with its attachments (the digest names its number)."""
     coach = coach_of(ctx)
@@ -115,7 +116,7 @@ def show_text(uow: UnitOfWork, message: Message, client: Client, *, zone: str) -
     return "\n".join(lines)
 
 
-@REGISTRY.add("brief", roles={Role.COACH}, usage="/brief 12h|off")
+@COMMANDS.add("brief", roles={Role.COACH}, usage="/brief 12h|off")
 def brief(ctx: Context, args: str) -> str:
     """A brief on each client this many hours before their session, or off."""
     text = args.strip().lower()
@@ -131,7 +132,7 @@ def brief(ctx: Context, args: str) -> str:
     return f"Pre-session briefs {hours} hour{'s' if hours != 1 else ''} before each session."
 
 
-@REGISTRY.add("notice", roles={Role.COACH}, usage="/notice 3d|off")
+@COMMANDS.add("notice", roles={Role.COACH}, usage="/notice 3d|off")
 def notice(ctx: Context, args: str) -> str:
     """Tell clients this many days before a closure begins, or off."""
     text = args.strip().lower()

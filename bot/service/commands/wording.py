@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import clean, coach_of, problem, rules_error, shown, split_first
 from bot.service.commands.policy import set_field
-from bot.service.commands.registry import Context, Role
+from bot.service.commands.registry import CommandSet, Context, Role
 from bot.service.commands.views import coach_policy, sample_contract
 from rules.classify import normalise
 from rules.decide import preview
 from rules.templates import TEMPLATES, crisis_resources, template_help, validate_template
+
+COMMANDS = CommandSet()
 
 MESSAGE_EXAMPLE = "/message digest Thanks, {coach} will read this tonight."
 CRISIS_EXAMPLE = "/crisis Call 999 or Samaritans on 116 123, any time."
@@ -29,7 +30,7 @@ def visible(text: str) -> bool:
     )
 
 
-@REGISTRY.add("message", roles={Role.COACH}, usage="/message KEY text|default")
+@COMMANDS.add("message", roles={Role.COACH}, usage="/message KEY text|default")
 def message(ctx: Context, args: str) -> str:
     """Your own wording for a text clients get; no arguments lists them and their placeholders."""
     policy = coach_policy(ctx.uow, coach_of(ctx))
@@ -67,7 +68,7 @@ def message(ctx: Context, args: str) -> str:
     return f"{key} {done}. A client would now get:\n{sample}"
 
 
-@REGISTRY.add("crisis", roles={Role.COACH}, usage="/crisis text|default")
+@COMMANDS.add("crisis", roles={Role.COACH}, usage="/crisis text|default")
 def crisis(ctx: Context, args: str) -> str:
     """The crisis resources a client gets at once when a message may signal a crisis."""
     text = clean(args)
@@ -88,7 +89,7 @@ def crisis(ctx: Context, args: str) -> str:
     return f"Crisis resources {done}. A client in crisis now gets:\n{sample}"
 
 
-@REGISTRY.add("crisis_phrases", roles={Role.COACH}, usage="/crisis_phrases [add|remove PHRASE]")
+@COMMANDS.add("crisis_phrases", roles={Role.COACH}, usage="/crisis_phrases [add|remove PHRASE]")
 def crisis_phrases(ctx: Context, args: str) -> str:
     """Your own words that mark a message as a possible crisis, beside the built-in ones."""
     policy = coach_policy(ctx.uow, coach_of(ctx))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.service.commands import REGISTRY
 from bot.service.commands.args import (
     clean,
     coach_of,
@@ -11,10 +10,12 @@ from bot.service.commands.args import (
     problem,
     split_first,
 )
-from bot.service.commands.registry import Context, Role
+from bot.service.commands.registry import CommandSet, Context, Role
 from bot.service.relay import relay_reply
 from bot.store.models import TimeEntry
 from bot.store.policy import contract_for
+
+COMMANDS = CommandSet()
 
 REPLY_EXAMPLE = "/reply Alex See you on Thursday!"
 MAX_LOGGED = 600  # ten hours: more between two sessions is a typo, not work
@@ -22,7 +23,7 @@ LOG_EXAMPLE = "/log Alex 20m goals email"
 MAX_NOTE = 200
 
 
-@REGISTRY.add("reply", roles={Role.COACH}, usage="/reply Alex text")
+@COMMANDS.add("reply", roles={Role.COACH}, usage="/reply Alex text")
 def reply(ctx: Context, args: str) -> str:
     """Send a client a message (or just reply to their forwarded message)."""
     name, text = split_first(args)
@@ -41,7 +42,7 @@ def reply(ctx: Context, args: str) -> str:
     )
 
 
-@REGISTRY.add("log", roles={Role.COACH}, usage="/log Alex 20m [note]")
+@COMMANDS.add("log", roles={Role.COACH}, usage="/log Alex 20m [note]")
 def log_time(ctx: Context, args: str) -> str:
     """Log between-session time for a client; billed by your terms beyond the free minutes."""
     name, rest = split_first(args)
