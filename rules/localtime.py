@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import pytz
 
@@ -16,8 +17,12 @@ MICROSECOND = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@lru_cache(maxsize=512)
 def time_zone(name: str) -> pytz.BaseTzInfo:
-    """The pytz zone for an IANA name; ValueError naming the bad one."""
+    """The pytz zone for an IANA name, looked up once; ValueError naming the bad one.
+
+    The one zone lookup of the bot: everything else asks here.
+    """
     try:
         return pytz.timezone(name.strip())
     except (pytz.UnknownTimeZoneError, AttributeError):

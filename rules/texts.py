@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
 from types import MappingProxyType
 
-import pytz
-
 from rules.contract import ClientTerms, Contract, Kind, Mode
+from rules.localtime import time_zone
 from rules.standing import week_hours
 
 #: The one home of day and month names (fixed English, until texts follow the locale).
@@ -262,10 +260,7 @@ def kinds_in_words(client: ClientTerms, weekly_quota: int = 0) -> str:
     return text
 
 
-@lru_cache(maxsize=256)
-def zone(name: str) -> pytz.BaseTzInfo:
-    """The pytz zone for an IANA name (looked up once)."""
-    return pytz.timezone(name)
+zone = time_zone  # the one zone lookup (rules.localtime)
 
 
 def day_words(day: date) -> str:

@@ -15,9 +15,8 @@ from typing import Any, Protocol
 from bot.service.local_times import LocalTimes
 from bot.store.messages import NewsRow
 from bot.store.models import Client, Coach, Message, Outbox
-from bot.store.policy import policy_from_coach
+from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork
-from rules.contract import Policy
 from rules.decide import Outcome
 from rules.templates import format_local
 from rules.texts import kind_label
@@ -38,11 +37,6 @@ class Shown(Protocol):
     def text(self) -> str: ...
     @property
     def purged(self) -> bool: ...
-
-
-def coach_policy(uow: UnitOfWork, coach: Coach) -> Policy:
-    """The coach's effective policy, closures included."""
-    return policy_from_coach(coach, uow.coaches.closures(coach.id or 0))
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-import pytz
 from PIL import Image, ImageDraw, ImageFont
 
 from rules.calendar import WeeklyHours
+from rules.localtime import time_zone
 from rules.texts import DAY_NAMES
 
 DAYS = DAY_NAMES
@@ -37,7 +37,7 @@ Grid = Sequence[Sequence[int]]
 
 def count_grid(times: Iterable[datetime], zone: str) -> list[list[int]]:
     """How many of `times` fall in each (weekday, hour) on the wall clock of `zone`."""
-    tz = pytz.timezone(zone)
+    tz = time_zone(zone)
     grid = [[0] * 24 for _ in range(7)]
     for when in times:
         local = when.astimezone(tz)

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from bot.ports import ClientHome, ClientUpdates, CoachHome, Home, UpdateItem, WaitingItem
 from bot.service.coach_texts import kind_label
-from bot.service.digest import build_digest, coach_policy
+from bot.service.digest import build_digest
 from bot.store.models import Client, Coach
-from bot.store.policy import contract_for
+from bot.store.policy import coach_policy, contract_for
 from bot.store.unit import UnitOfWork
 from rules.templates import describe_contract, format_local
 

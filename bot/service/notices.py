@@ -10,17 +10,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-import pytz
-
 from bot.delivery import outbox
 from bot.service import coach_texts, undecided
-from bot.service.digest import build_digest, coach_policy, preview, render_text
+from bot.service.digest import build_digest, preview, render_text
 from bot.service.retention import retention
 from bot.store.models import Client, Closure, Coach, Message, Timer
-from bot.store.policy import coach_setting
+from bot.store.policy import coach_policy, coach_setting
 from bot.store.unit import UnitOfWork
 from rules.calendar import BusinessCalendar
 from rules.decide import Outcome
+from rules.localtime import time_zone
 from rules.templates import format_local
 from rules.texts import KIND_WORDS, day_words, kind_label
 
@@ -71,7 +70,7 @@ def works_on(calendar: BusinessCalendar, when: datetime) -> bool:
 
 def is_former(client: Client, zone: str, now: datetime) -> bool:
     """True when the client's contract ended before today (the coach's today)."""
-    today = now.astimezone(pytz.timezone(zone)).date()
+    today = now.astimezone(time_zone(zone)).date()
     return client.contract_end is not None and client.contract_end < today
 
 
@@ -382,7 +381,7 @@ def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     if setting_or_off(coach, "notice_days") is None:
         return  # turned off after this notice was planned
     policy = coach_policy(uow, coach)
-    today = now.astimezone(pytz.timezone(policy.timezone)).date()
+    today = now.astimezone(time_zone(policy.timezone)).date()
     for client in uow.clients.of_coach(coach.id or 0):
         chat = uow.identities.client_chat(client.id or 0)
         if chat is None or (client.contract_end is not None and client.contract_end < today):
@@ -410,9 +409,9 @@ def closure_span(closure: Closure, *, coach_zone: str, zone: str | None) -> str:
 
     The dates are the coach's days off; a reader elsewhere learns when she is back from `_back_at`.
     """
-    coach_tz = pytz.timezone(coach_zone)
+    coach_tz = time_zone(coach_zone)
     begins = coach_tz.localize(datetime.combine(closure.start, time(0)))
-    reader = pytz.timezone(zone or coach_zone)
+    reader = time_zone(zone or coach_zone)
     same = begins.astimezone(reader).utcoffset() == begins.utcoffset()
     where = "" if same else f" {coach_zone.rsplit('/', 1)[-1].replace('_', ' ')} time"
     if closure.start == closure.end:

@@ -16,10 +16,11 @@ import pytz
 
 from bot.service import heatmap
 from bot.service.dependency import dependency_signals
-from bot.service.digest import coach_policy
 from bot.store.models import Coach
+from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork
 from rules.decide import Outcome
+from rules.localtime import time_zone
 from rules.templates import format_local
 from rules.texts import KIND_WORDS, MONTH_NAMES
 
@@ -87,7 +88,7 @@ class Report:
 def month_bounds(month: date, zone: str) -> tuple[datetime, datetime]:
     """The month's first and the next month's first midnight in `zone`, as UTC."""
     following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    tz = pytz.timezone(zone)
+    tz = time_zone(zone)
     start, end = (
         tz.localize(datetime.combine(day, time(0)), is_dst=False).astimezone(pytz.utc)
         for day in (month, following)
@@ -97,7 +98,7 @@ def month_bounds(month: date, zone: str) -> tuple[datetime, datetime]:
 
 def current_month(now: datetime, zone: str) -> date:
     """The first day of the month `now` falls in, in `zone`."""
-    return now.astimezone(pytz.timezone(zone)).date().replace(day=1)
+    return now.astimezone(time_zone(zone)).date().replace(day=1)
 
 
 def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> Report:

@@ -20,12 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.clock import Clock
-from bot.service.digest import coach_policy
 from bot.service.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
 from bot.service.retention import DEFAULT_DAYS, has_expired
 from bot.store.models import Coach, Promise
+from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork, unit_of_work
 from rules.calendar import BusinessCalendar
+from rules.localtime import time_zone
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def ensure_timers(uow: UnitOfWork, now: datetime) -> None:
 
 def _ensure_for_coach(uow: UnitOfWork, coach: Coach, now: datetime) -> None:
     policy = coach_policy(uow, coach)
-    zone = pytz.timezone(policy.timezone)
+    zone = time_zone(policy.timezone)
     if policy.digest_time is not None:
         due = next_local(zone, policy.digest_time, now)
         uow.timers.put(

@@ -32,6 +32,7 @@ __all__ = [
     "ClosureLike",
     "client_overrides",
     "client_terms",
+    "coach_policy",
     "coach_setting",
     "contract_for",
     "decode_field",
@@ -112,6 +113,11 @@ def set_override(client: Client, field: str, value: Any) -> None:
     if value is not None:
         overrides[field] = encode_field(field, value)
     client.overrides = overrides  # a new object, so the JSON column is seen as changed
+
+
+def coach_policy(uow: UnitOfWork, coach: Coach) -> Policy:
+    """The coach's effective policy, closures included: the one way to read it."""
+    return policy_from_coach(coach, uow.coaches.closures(coach.id or 0))
 
 
 def contract_for(uow: UnitOfWork, client: Client) -> Contract:

@@ -12,7 +12,7 @@ from bot.service.commands.registry import Context, UsageError
 from bot.store.models import Client, Coach
 from bot.store.unit import UnitOfWork
 from rules.contract import Mode
-from rules.localtime import zone_refusal
+from rules.localtime import time_zone, zone_refusal
 
 MAX_SHOWN = 30
 MAX_NAME = 40
@@ -138,14 +138,14 @@ def parse_zone(text: str, example: str) -> str:
     if refusal is not None:
         raise UsageError(f"{example.split(' ', 1)[0]}: {refusal}")
     try:
-        return str(pytz.timezone(text).zone)
-    except (pytz.UnknownTimeZoneError, ValueError, KeyError):
+        return str(time_zone(text).zone)
+    except ValueError:
         raise problem(example, f"'{shown(text)}' is not a time zone name") from None
 
 
 def local_datetime(day: date, clock: time, zone: str, example: str) -> datetime:
     """`day` at `clock` on the wall in `zone`, as an aware UTC datetime."""
-    tz = pytz.timezone(zone)
+    tz = time_zone(zone)
     try:
         local = tz.localize(datetime.combine(day, clock), is_dst=None)
     except pytz.NonExistentTimeError:

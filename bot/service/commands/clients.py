@@ -19,9 +19,9 @@ from bot.service.commands.args import (
     split_first,
 )
 from bot.service.commands.registry import CommandSet, Context, Role
-from bot.service.commands.views import client_text, coach_policy, former_words
+from bot.service.commands.views import client_text, former_words
 from bot.store.models import Client, Invite
-from bot.store.policy import client_terms, contract_for
+from bot.store.policy import client_terms, coach_policy, contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import Kind, Mode, parse_kinds
 from rules.standing import standing

@@ -6,8 +6,9 @@ from datetime import date, datetime, time
 
 from bot.service.commands.args import clean, coach_of, parse_date, problem, shown
 from bot.service.commands.registry import CommandSet, Context, Role, UsageError
-from bot.service.commands.views import closure_line, coach_policy
+from bot.service.commands.views import closure_line
 from bot.store.models import Closure, Coach
+from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork
 from rules.contract import Policy
 from rules.templates import format_local

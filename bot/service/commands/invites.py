@@ -22,10 +22,9 @@ from bot.service.commands.args import (
     split_first,
 )
 from bot.service.commands.registry import CommandSet, Context, Role
-from bot.service.commands.views import coach_policy
 from bot.service.privacy import HASH_KEY, hash_key, who_hash
 from bot.store.models import Client, Coach, FailedJoin, Identity, Invite
-from bot.store.policy import contract_for
+from bot.store.policy import coach_policy, contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import Mode
 from rules.templates import format_local, welcome_text

@@ -23,8 +23,8 @@ from bot.service.commands.args import (
 )
 from bot.service.commands.client import availability, set_display_zone
 from bot.service.commands.registry import CommandSet, Context, Role, UsageError, words
-from bot.service.commands.views import billing_words, coach_policy, policy_text
-from bot.store.policy import coach_setting, set_policy_field
+from bot.service.commands.views import billing_words, policy_text
+from bot.store.policy import coach_policy, coach_setting, set_policy_field
 from rules.calendar import BusinessCalendar, parse_hours
 from rules.contract import BillingTerms, Policy, PromiseOutOfRange, ReplyPromise
 from rules.templates import format_local

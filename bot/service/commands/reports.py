@@ -9,11 +9,11 @@ from bot.delivery import outbox
 from bot.service.commands.args import FIRST_YEAR, LAST_YEAR, coach_of, out_of_range, problem, shown
 from bot.service.commands.policy import OFF, set_field
 from bot.service.commands.registry import CommandSet, Context, Document, Reply, Role
-from bot.service.commands.views import coach_policy
 from bot.service.digest import attachment_labels
 from bot.service.notices import copy_pairs, setting_or_off
 from bot.service.reports import build_report, current_month, render_report
 from bot.store.models import Client, Message
+from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork
 from rules.templates import format_local
 

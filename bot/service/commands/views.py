@@ -5,18 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.store.models import Client, Closure, Coach, Identity
-from bot.store.policy import contract_for, policy_from_coach
+from bot.store.policy import coach_policy, contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import ClientTerms, Contract, Policy
 from rules.decide import preview
 from rules.standing import Standing, standing
 from rules.templates import TEMPLATES, billing_sentence, format_local
 from rules.texts import kinds_in_words
-
-
-def coach_policy(uow: UnitOfWork, coach: Coach) -> Policy:
-    """The coach's policy with their closures."""
-    return policy_from_coach(coach, uow.coaches.closures(coach.id or 0))
 
 
 def sample_contract(policy: Policy) -> Contract:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.service.commands.args import clean, coach_of, problem, rules_error, shown, split_first
 from bot.service.commands.policy import set_field
 from bot.service.commands.registry import CommandSet, Context, Role
-from bot.service.commands.views import coach_policy, sample_contract
+from bot.service.commands.views import sample_contract
+from bot.store.policy import coach_policy
 from rules.classify import normalise
 from rules.decide import preview
 from rules.templates import TEMPLATES, crisis_resources, template_help, validate_template
