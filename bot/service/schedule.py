@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytz
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from bot.clock import Clock
 from bot.service.notices import REMINDER_GROUP, Skip, run_timer, setting_or_off, utc_minute
 from bot.service.retention import DEFAULT_DAYS, has_expired
+from bot.store.db import unreachable
 from bot.store.models import Coach, Promise
 from bot.store.policy import coach_policy
 from bot.store.unit import UnitOfWork, unit_of_work
@@ -298,10 +298,10 @@ class Scheduler:
                     return False
                 run_timer(uow, timer, now)
             return True
-        except OperationalError as exc:  # the database, not the timer: retried when the lease ends
-            log.warning("timer %s not run, will retry: %s", timer_id, type(exc).__name__)
-            return False
         except Exception as exc:
+            if unreachable(exc):  # the database, not the timer: retried when the lease ends
+                log.warning("timer %s not run, will retry: %s", timer_id, type(exc).__name__)
+                return False
             reason = exc.reason if isinstance(exc, Skip) else type(exc).__name__
             with unit_of_work(self.engine) as uow:
                 timer = uow.timers.take(timer_id, now)

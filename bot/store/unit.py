@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -28,7 +27,7 @@ class UnitOfWork:
     """One transaction; its repositories are the only door to the database."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
+        self._session = session
         self.coaches = Coaches(session)
         self.clients = Clients(session)
         self.identities = Identities(session)
@@ -44,50 +43,31 @@ class UnitOfWork:
 
     def add(self, *rows: SQLModel) -> None:
         """Keep new or changed rows with this unit of work."""
-        self.session.add_all(rows)
+        self._session.add_all(rows)
 
     def delete(self, row: SQLModel) -> None:
         """Delete a row when the unit of work commits."""
-        self.session.delete(row)
+        self._session.delete(row)
 
     def flush(self) -> None:
         """Write what is pending now (ids assigned, constraints checked), still uncommitted."""
-        self.session.flush()
+        self._session.flush()
 
     def scrub_deleted(self) -> None:
         """What this unit deletes leaves no copy: zeroed in SQLite's file, its WAL emptied.
 
         PostgreSQL: VACUUM and WAL recycling are the operator's (see the README).
         """
-        engine = self.session.get_bind().engine
+        engine = self._session.get_bind().engine
         if engine.dialect.name != "sqlite":
             return
-        self.session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+        self._session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
 
         def checkpoint(_session: Session) -> None:
             with engine.connect() as conn:  # not this session's: its transaction is over
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
-        event.listen(self.session, "after_commit", checkpoint, once=True)
-
-    # --- transitional: the queries still written outside bot/store ---------------------------
-    def exec(self, *args: Any, **kwargs: Any) -> Any:
-        return self.session.exec(*args, **kwargs)
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        return self.session.execute(*args, **kwargs)
-
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self.session.get(*args, **kwargs)
-
-    def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        return self.session.scalars(*args, **kwargs)
-
-    def get_bind(self) -> Any:
-        return self.session.get_bind()
-
-    def connection(self) -> Any:
-        return self.session.connection()
+        event.listen(self._session, "after_commit", checkpoint, once=True)
 
 
 @contextmanager
