@@ -86,10 +86,10 @@ def build_app(
     """Migrate the database, load the configured coaches and wire the parts together."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database.url)
-    prepare_database(settings, engine, clock)
+    prepare_database(settings, engine, clock=clock)
     commands = build_commands()
     spell = spelling_for(commands)
-    worker = OutboxWorker(engine, clock, dict(transports), options=outbox, spell=spell)
+    worker = OutboxWorker(engine, clock, transports=dict(transports), options=outbox, spell=spell)
     scheduler = Scheduler(
         engine, clock, notify_outbox=worker.notify, retention_days=settings.retention_days
     )
@@ -116,11 +116,11 @@ def build_app(
     )
 
 
-def prepare_database(settings: Settings, engine: Engine, clock: Clock) -> None:
+def prepare_database(settings: Settings, engine: Engine, *, clock: Clock) -> None:
     """Bring the schema up to date and load the configured coaches and their timers."""
     upgrade(settings.database.url)
     with unit_of_work(engine) as uow:
-        sync_coaches(uow, settings.coaches, clock.now())
+        sync_coaches(uow, settings.coaches, now=clock.now())
         ensure_timers(uow, clock.now())
 
 
@@ -153,12 +153,12 @@ def watch_schema(app: App) -> None:
         )
     log.error("database: the schema is %s (recreated or restored?); migrating it now", state)
     try:
-        prepare_database(app.settings, app.engine, app.clock)
+        prepare_database(app.settings, app.engine, clock=app.clock)
     except Exception as error:
         raise SchemaMismatch(f"database: could not migrate ({type(error).__name__})") from None
 
 
-async def _schema_watch(app: App, stop: asyncio.Event, interval: float) -> None:
+async def _schema_watch(app: App, stop: asyncio.Event, *, interval: float) -> None:
     while not stop.is_set():
         try:
             await asyncio.to_thread(watch_schema, app)
@@ -173,5 +173,7 @@ async def _schema_watch(app: App, stop: asyncio.Event, interval: float) -> None:
 async def run_workers(app: App, stop: asyncio.Event, *, schema_interval: float = 30.0) -> None:
     """Deliver the outbox and fire timers until `stop` is set, watching the schema."""
     await asyncio.gather(
-        app.outbox.run(stop), app.scheduler.run(stop), _schema_watch(app, stop, schema_interval)
+        app.outbox.run(stop),
+        app.scheduler.run(stop),
+        _schema_watch(app, stop, interval=schema_interval),
     )

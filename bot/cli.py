@@ -92,7 +92,7 @@ def _settings(path: Path | None) -> Settings:
 def _console(settings: Settings) -> None:
     from bot.console import run_console
 
-    run_console(settings, sys.stdin, sys.stdout)
+    run_console(settings, sys.stdin, stdout=sys.stdout)
 
 
 async def _until_signal(settings: Settings, serve: Callable[..., Awaitable[None]]) -> None:

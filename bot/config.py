@@ -162,9 +162,9 @@ class Settings:
 def load_settings(path: Path | None, env: Mapping[str, str]) -> Settings:
     """Read the TOML file at `path` (None: no file) and the environment into Settings."""
     data = read_toml(path) if path is not None else {}
-    top = Table("", data, KNOWN_KEYS[""])
+    top = Table("", data, allowed=KNOWN_KEYS[""])
     sections = {
-        name: Table(f"[{name}]", top.table(name), KNOWN_KEYS[name])
+        name: Table(f"[{name}]", top.table(name), allowed=KNOWN_KEYS[name])
         for name in ("database", "telegram", "slack", "logging", "privacy")
     }
     apply_env(sections, env)
@@ -190,7 +190,7 @@ def _database(table: Table) -> DatabaseSettings:
 
 
 def _telegram(table: Table) -> TelegramSettings | None:
-    mode = table.choice("mode", ("polling", "webhook"), "polling")
+    mode = table.choice("mode", ("polling", "webhook"), default="polling")
     settings = TelegramSettings(
         token=table.secret("token") or Secret(""),
         base_url=table.url("base_url"),

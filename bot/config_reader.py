@@ -128,7 +128,7 @@ def show_value(value: object) -> str:
 class Table:
     """One TOML table being read: typed getters whose errors name the key."""
 
-    def __init__(self, label: str, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    def __init__(self, label: str, data: Mapping[str, Any], *, allowed: frozenset[str]) -> None:
         self.label = label
         self.data = dict(data)
         self.env_names: dict[str, str] = {}  # keys whose value came from the environment
@@ -183,7 +183,7 @@ class Table:
             self.fail(key, "must be an http:// or https:// URL")
         return value
 
-    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+    def choice(self, key: str, options: tuple[str, ...], *, default: str) -> str:
         """One of `options`."""
         value = self.string(key) or default
         if value not in options:
@@ -234,10 +234,12 @@ class Table:
         value = self.data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.fail(key, f"must be an array of tables ([[{key}]])", show=False)
-        return [Table(_item_label(key, n, v), v, allowed) for n, v in enumerate(value, 1)]
+        return [
+            Table(_item_label(key, n, item=v), v, allowed=allowed) for n, v in enumerate(value, 1)
+        ]
 
 
-def _item_label(array: str, number: int, item: Mapping[str, Any]) -> str:
+def _item_label(array: str, number: int, *, item: Mapping[str, Any]) -> str:
     """`[[coaches]] "melody"` when the item has a key, else `[[coaches]] #2`."""
     key = item.get("key")
     return f"[[{array}]] {show_value(key)}" if isinstance(key, str) else f"[[{array}]] #{number}"

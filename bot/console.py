@@ -109,7 +109,7 @@ class Console:
         with unit_of_work(self.app.engine) as uow:
             zone = time_zone(first_coach_zone(uow))
         now = self.clock.now()
-        when = parse_move(text, now.astimezone(zone), zone)
+        when = parse_move(text, now.astimezone(zone), zone=zone)
         if when is None:
             self.out.write(f"  (:time needs {TIME_FORMS})\n")
             return
@@ -133,7 +133,7 @@ class Console:
 
 
 def console_app(
-    settings: Settings, transport: ConsoleTransport, clock: ManualClock | OffsetClock
+    settings: Settings, transport: ConsoleTransport, *, clock: ManualClock | OffsetClock
 ) -> App:
     """The app wired to the console transport, with the coaches logged in by their keys."""
     return build_app(settings, transports={PLATFORM: transport}, clock=clock, outbox=CONSOLE_OUTBOX)
@@ -149,8 +149,8 @@ def console_settings(settings: Settings) -> Settings:
 def run_console(
     settings: Settings,
     stdin: TextIO,
-    stdout: TextIO,
     *,
+    stdout: TextIO,
     files_dir: Path | None = None,
     clock: ManualClock | OffsetClock | None = None,
 ) -> None:
@@ -158,15 +158,15 @@ def run_console(
     settings = console_settings(settings)
     transport = ConsoleTransport(stdout, files_dir=files_dir)
     clock = clock or OffsetClock()
-    console = Console(console_app(settings, transport, clock), transport, clock, stdout)
+    console = Console(console_app(settings, transport, clock=clock), transport, clock, stdout)
     console.link_coaches()
     keys = ", ".join(c.key for c in settings.coaches)
     stdout.write(f"boundarybot console — database {settings.database.redacted_url()}\n")
     stdout.write(f"Coaches: {keys}. Everyone else is a stranger until they join.\n{HELP}\n")
-    asyncio.run(_loop(console, stdin, stdout))
+    asyncio.run(_loop(console, stdin, stdout=stdout))
 
 
-async def _loop(console: Console, stdin: TextIO, stdout: TextIO) -> None:
+async def _loop(console: Console, stdin: TextIO, *, stdout: TextIO) -> None:
     ticker = asyncio.create_task(_tick(console))
     try:
         while True:
@@ -188,7 +188,7 @@ async def _tick(console: Console) -> None:
         await console.settle()
 
 
-def parse_move(text: str, now: datetime, zone: tzinfo) -> datetime | None:
+def parse_move(text: str, now: datetime, *, zone: tzinfo) -> datetime | None:
     """The aware time `text` names, read from local `now` in `zone`; None if it names none."""
     text = text.strip().lower()
     if (relative := RELATIVE.match(text)) is not None:

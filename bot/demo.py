@@ -100,14 +100,14 @@ def run_demo(out: TextIO, files_dir: Path | None = None) -> None:
     `./boundarybot-demo-files/`, and their paths printed.
     """
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(_play(out, Path(folder) / "demo.db", files_dir or FILES_DIR))
+        asyncio.run(_play(out, Path(folder) / "demo.db", files_dir=files_dir or FILES_DIR))
 
 
-async def _play(out: TextIO, path: Path, files_dir: Path) -> None:
+async def _play(out: TextIO, path: Path, *, files_dir: Path) -> None:
     settings = Settings(database=DatabaseSettings(url=f"sqlite:///{path}"), coaches=(SAMPLE_COACH,))
     transport = ConsoleTransport(out, files_dir=files_dir)
     clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    app = console_app(settings, transport, clock)
+    app = console_app(settings, transport, clock=clock)
     console = Console(app, transport, clock, out)
     console.link_coaches()
     codes: dict[str, str] = {}

@@ -28,11 +28,13 @@ MAY_IMPORT = {
     "bot.logs": (),
 }
 #: Third-party packages a layer must not touch: SQL stays in bot/store, platforms in transports.
+SQL = ("sqlalchemy.orm", "sqlalchemy.sql", "sqlalchemy.dialects")
+PLATFORMS = ("telegram", "slack_bolt", "slack_sdk", "aiohttp")
 MAY_NOT_USE = {
-    "bot.service": ("sqlalchemy.orm", "sqlalchemy.sql", "sqlalchemy.dialects", "telegram", "slack_bolt", "slack_sdk", "aiohttp"),
-    "bot.delivery": ("sqlalchemy.orm", "sqlalchemy.sql", "sqlalchemy.dialects", "telegram", "slack_bolt", "slack_sdk"),
+    "bot.service": (*SQL, *PLATFORMS),
+    "bot.delivery": (*SQL, *PLATFORMS),
     "bot.transports": ("sqlalchemy", "sqlmodel", "alembic"),
-}  # fmt: skip
+}
 
 
 def modules() -> list[tuple[str, Path]]:
@@ -106,6 +108,20 @@ def test_only_the_store_writes_sql() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "sqlmodel"):
                 offenders += [f"{module}: {a.name}" for a in node.names if a.name in builders]
+    assert not offenders
+
+
+def test_parameters_past_the_second_are_keyword_only() -> None:
+    """STYLE.md: `create_client(*, session, coach, name)`, not a row of positional values."""
+    offenders = []
+    for module, path in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [a.arg for a in node.args.posonlyargs + node.args.args]
+                if names[:1] in (["self"], ["cls"]):
+                    names = names[1:]
+                if len(names) > 2:
+                    offenders.append(f"{module}.{node.name}({', '.join(names)})")
     assert not offenders
 
 

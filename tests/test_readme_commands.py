@@ -60,7 +60,7 @@ def test_the_readme_walkthrough_works_verbatim_on_any_day(tmp_path: Path, start:
     lines = walkthrough()
 
     run_console(
-        settings, Typist(lines, screen), screen, files_dir=tmp_path, clock=ManualClock(start)
+        settings, Typist(lines, screen), stdout=screen, files_dir=tmp_path, clock=ManualClock(start)
     )
 
     shown = screen.getvalue()

@@ -87,14 +87,14 @@ async def keep_leases(
             if not renewal:
                 continue
             try:
-                kept = await asyncio.to_thread(_renew, engine, renewal, until)
+                kept = await asyncio.to_thread(_renew, engine, renewal, until=until)
             except Exception as exc:  # the database is away: try again at the next beat
                 log.warning("outbox: renewing leases failed (%s)", type(exc).__name__)
                 continue
             leases.renewed(kept, until)
 
 
-def _renew(engine: Engine, renewal: dict[datetime, list[int]], until: datetime) -> set[int]:
+def _renew(engine: Engine, renewal: dict[datetime, list[int]], *, until: datetime) -> set[int]:
     """Move the leases in `renewal` (old lease -> row ids) to `until`; the ids still ours."""
     kept: set[int] = set()
     with unit_of_work(engine) as uow:

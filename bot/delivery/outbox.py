@@ -76,8 +76,10 @@ def enqueue(
         platform=platform,
         chat_id=str(chat_id),
         text=text,
-        payload=_payload(choices, reply_to, copy_from, attachments, extra)
-        | _documents(uow, documents, now)
+        payload=_payload(
+            choices, reply_to, copy_from=copy_from, attachments=attachments, extra=extra
+        )
+        | _documents(uow, documents, now=now)
         | ({URGENT: True} if urgent else {}),
         coach_id=coach_id,
         client_id=client_id,
@@ -128,6 +130,7 @@ def shared_files(messages: Sequence[HasAttachments]) -> tuple[Attachment, ...]:
 def _payload(
     choices: Sequence[Choice],
     reply_to: str | None,
+    *,
     copy_from: Sequence[tuple[str, str]],
     attachments: Sequence[Attachment],
     extra: Mapping[str, Any] | None,
@@ -147,7 +150,9 @@ def _payload(
     return payload
 
 
-def _documents(uow: UnitOfWork, documents: Sequence[DocumentLike], now: datetime) -> dict[str, Any]:
+def _documents(
+    uow: UnitOfWork, documents: Sequence[DocumentLike], *, now: datetime
+) -> dict[str, Any]:
     """Store the files and return the payload part naming them (empty when there are none)."""
     rows = [
         Document(filename=d.filename, mime_type=d.mime_type, content=d.content, created_at=now)

@@ -60,12 +60,12 @@ class RateLimiter:
             slot = max(slot, recent[len(recent) - allowed] + self._window)
         return slot
 
-    def hold(self, platform: str, chat_id: str, until: datetime) -> None:
+    def hold(self, platform: str, chat_id: str, *, until: datetime) -> None:
         """Send nothing to this chat before `until`: the platform answered 429 with retry_after."""
         key = (platform, chat_id)
         self._held[key] = max(until, self._held.get(key, until))
 
-    def take(self, platform: str, chat_id: str, now: datetime) -> None:
+    def take(self, platform: str, chat_id: str, *, now: datetime) -> None:
         """Count a message to this chat as going out at `now`."""
         self._last[(platform, chat_id)] = now
         self._recent.setdefault(platform, deque()).append(now)

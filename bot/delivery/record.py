@@ -63,7 +63,7 @@ class Recorder:
     while a batch is written, the next one gathers.
     """
 
-    def __init__(self, engine: Engine, sends: int, window: float) -> None:
+    def __init__(self, engine: Engine, sends: int, *, window: float) -> None:
         self._engine, self._open, self._window = engine, sends, window
         self._waiting: list[Outcome] = []
         self._arrived, self._finished = asyncio.Event(), asyncio.Event()

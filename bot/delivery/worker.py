@@ -94,8 +94,8 @@ class OutboxWorker:
         self,
         engine: Engine,
         clock: Clock,
-        transports: Mapping[str, Transport],
         *,
+        transports: Mapping[str, Transport],
         options: OutboxOptions | None = None,
         spell: Callable[[str, str], str] = _as_sent,
         rng: random.Random | None = None,
@@ -247,14 +247,15 @@ class OutboxWorker:
         with self._claiming, unit_of_work(self._engine) as uow:
             now = self._clock.now()
             while self._holds:
-                self._limiter.hold(*self._holds.popleft())
+                platform, chat_id, until = self._holds.popleft()
+                self._limiter.hold(platform, chat_id, until=until)
             rows = uow.outbox.due(now, limit=limit, urgent_only=urgent_only)
             done = _Pass(seen=len(rows))
             admitted: list[tuple[Outbox, Outgoing]] = []
             deferred: list[tuple[int, datetime]] = []
             for row in rows:
                 try:
-                    message, slot = self._admit(uow, row, now)
+                    message, slot = self._admit(uow, row, now=now)
                 except Unsendable as exc:
                     log.warning("outbox row %s failed: %s", row.id, exc)
                     done.failed += uow.outbox.finish(
@@ -268,13 +269,13 @@ class OutboxWorker:
                 if slot > now:  # deferred, never dropped
                     deferred.append((row.id or 0, slot))
                 else:
-                    self._limiter.take(row.platform, row.chat_id, now)
+                    self._limiter.take(row.platform, row.chat_id, now=now)
                     admitted.append((row, message))
             uow.outbox.defer(deferred, now)
-            done.claims = self._take_leases(uow, admitted, now)
+            done.claims = self._take_leases(uow, admitted, now=now)
             return done
 
-    def _admit(self, uow: UnitOfWork, row: Outbox, now: datetime) -> tuple[Outgoing, datetime]:
+    def _admit(self, uow: UnitOfWork, row: Outbox, *, now: datetime) -> tuple[Outgoing, datetime]:
         """The message `row` describes and when the rate limits let it go."""
         transport = self._transports.get(row.platform)
         if transport is None:
@@ -286,7 +287,7 @@ class OutboxWorker:
         return message, slot
 
     def _take_leases(
-        self, uow: UnitOfWork, admitted: list[tuple[Outbox, Outgoing]], now: datetime
+        self, uow: UnitOfWork, admitted: list[tuple[Outbox, Outgoing]], *, now: datetime
     ) -> list[_Claim]:
         """Lease the admitted rows in one statement; the claims for those still unclaimed."""
         if not admitted:
@@ -302,7 +303,7 @@ class OutboxWorker:
 
     async def _send_all(self, claims: list[_Claim]) -> None:
         """Send the claims, at most `concurrency` at once, recording results as they come."""
-        recorder = Recorder(self._engine, len(claims), self._window)
+        recorder = Recorder(self._engine, len(claims), window=self._window)
         gate = asyncio.Semaphore(self._concurrency)
         leases = Leases({claim.row_id: claim.lease for claim in claims})
 
@@ -312,7 +313,7 @@ class OutboxWorker:
             async with leases.lock:  # a renewal under way ends first: the lease is known
                 lease = leases.finish(claim.row_id)
                 # decided here on the loop, so a seeded RNG gives the same jitter in the same order
-                recorder.add(self._outcome(claim, lease, result))
+                recorder.add(self._outcome(claim, lease, result=result))
 
         heartbeat = asyncio.ensure_future(
             keep_leases(
@@ -347,18 +348,18 @@ class OutboxWorker:
             )
             return DeliveryError(f"unexpected {type(exc).__name__}")
 
-    def _outcome(self, claim: _Claim, lease: datetime, result: str | DeliveryError) -> Outcome:
+    def _outcome(self, claim: _Claim, lease: datetime, *, result: str | DeliveryError) -> Outcome:
         """What to record for a finished send that held `lease` last."""
         at = self._clock.now()
         if isinstance(result, DeliveryError):
-            changes = self._after_error(claim, result, at)
+            changes = self._after_error(claim, result, at=at)
             if result.retry_after is not None and "next_attempt_at" in changes:
                 message = claim.message
                 self._holds.append((message.platform, message.chat_id, changes["next_attempt_at"]))
             return Errored(claim.row_id, lease, changes)
         return Sent(claim.row_id, str(result), at)
 
-    def _after_error(self, claim: _Claim, error: DeliveryError, at: datetime) -> dict[str, Any]:
+    def _after_error(self, claim: _Claim, error: DeliveryError, *, at: datetime) -> dict[str, Any]:
         """The row's new state: failed for good, or due again later."""
         throttled = claim.payload.get(THROTTLED, 0)
         throttled = throttled if isinstance(throttled, int) else 0

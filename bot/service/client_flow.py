@@ -56,7 +56,9 @@ def truncate(text: str) -> tuple[str, bool]:
     return f"{kept}\n[… truncated: {len(raw) // 1024} kB sent, the first 16 kB kept]", True
 
 
-def client_state(uow: UnitOfWork, contract: Contract, client: Client, now: datetime) -> ClientState:
+def client_state(
+    uow: UnitOfWork, contract: Contract, *, client: Client, now: datetime
+) -> ClientState:
     """Quota used this week and the last out-of-office notice, from the client's history."""
     used = 0
     if contract.policy.weekly_quota > 0:  # no quota, nothing to count
@@ -136,7 +138,7 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
     `for_session`: the client chose to keep it for their next session.
     """
     message = job.message
-    state = client_state(job.uow, job.contract, job.client, job.now)
+    state = client_state(job.uow, job.contract, client=job.client, now=job.now)
     asked = ClientMessage(message.text, kind, len(message.attachments), for_session=for_session)
     decision = decide(job.contract, asked, job.now, state)
     message.decision = decision.action

@@ -104,7 +104,7 @@ class BotCore:
     def home(self, platform: str, user_id: str) -> Home:
         """What the account sees on its home page now; looked at, nothing marked."""
         with looking(self.engine) as uow:
-            return home(uow, platform, user_id, self.clock.now())
+            return home(uow, platform, user_id=user_id, now=self.clock.now())
 
     def coach_accounts(self, platform: str) -> list[Account]:
         """The coaches' accounts on `platform`."""

@@ -22,7 +22,7 @@ Row = tuple[int, str | None, str, datetime]  # client id, kind, decision, receiv
 
 
 def dependency_signals(
-    uow: UnitOfWork, policy: Policy, clients: Sequence[Client], as_of: datetime
+    uow: UnitOfWork, policy: Policy, *, clients: Sequence[Client], as_of: datetime
 ) -> list[str]:
     """One line per client showing a dependency signal as of `as_of`, by name."""
     since = as_of - RECENT * (1 + BEFORE_WEEKS)
@@ -35,13 +35,15 @@ def dependency_signals(
     lines = []
     for client in sorted(clients, key=lambda c: c.name.casefold()):
         history = mine.get(client.id or 0, [])
-        line = rising(client, history, as_of) or quota_run(client, policy, history, weeks)
+        line = rising(client, history, as_of=as_of) or quota_run(
+            client, policy, rows=history, weeks=weeks
+        )
         if line:
             lines.append(line)
     return lines
 
 
-def rising(client: Client, rows: Sequence[Row], as_of: datetime) -> str | None:
+def rising(client: Client, rows: Sequence[Row], *, as_of: datetime) -> str | None:
     """The signal if the last 7 days exceed twice the weekly average of the 4 weeks before."""
     window = RECENT * (1 + BEFORE_WEEKS)
     if client.created_at > as_of - window:
@@ -69,7 +71,11 @@ def quota_weeks(calendar: BusinessCalendar, as_of: datetime) -> list[tuple[datet
 
 
 def quota_run(
-    client: Client, policy: Policy, rows: Sequence[Row], weeks: Sequence[tuple[datetime, datetime]]
+    client: Client,
+    policy: Policy,
+    *,
+    rows: Sequence[Row],
+    weeks: Sequence[tuple[datetime, datetime]],
 ) -> str | None:
     """The signal if the client used their whole weekly quota (> 0) in each of the last weeks."""
     quota = int(client_overrides(client).get("weekly_quota", policy.weekly_quota))

@@ -180,10 +180,10 @@ def _attachments(raw: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]
     return decoded if isinstance(decoded, list) else []
 
 
-def build_digest(uow: UnitOfWork, coach: Coach, now: datetime) -> Digest | None:
+def build_digest(uow: UnitOfWork, coach: Coach, *, now: datetime) -> Digest | None:
     """The coach's digest as of `now`, marking what it shows; None when there is nothing."""
-    promised = _waiting(uow, coach, now)
-    urgent = _urgent_unanswered(uow, coach, now)
+    promised = _waiting(uow, coach, now=now)
+    urgent = _urgent_unanswered(uow, coach, now=now)
     news = uow.messages.news(coach.id, now)
     updates = [row for row in news if not row[_FORMER]]
     former = [row for row in news if row[_FORMER]]
@@ -196,7 +196,7 @@ def build_digest(uow: UnitOfWork, coach: Coach, now: datetime) -> Digest | None:
         waiting=(*urgent, *_urgent_first(w for w in promised if w.reply_by >= now)),
         updates=_group(updates),
         former=_group(former),
-        parked=_parked(uow, coach, now),
+        parked=_parked(uow, coach, now=now),
         failed=tuple(item for item, _ in failed),
     )
     if content.is_empty():
@@ -214,7 +214,7 @@ def _urgent_first(items: Iterable[Waiting]) -> tuple[Waiting, ...]:
     return tuple(w for w in ordered if w.urgent) + tuple(w for w in ordered if not w.urgent)
 
 
-def _urgent_unanswered(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[Waiting, ...]:
+def _urgent_unanswered(uow: UnitOfWork, coach: Coach, *, now: datetime) -> tuple[Waiting, ...]:
     """Urgent messages (no reply promise) the coach has not replied to since, oldest first."""
     rows = uow.messages.urgent_without_promise(coach.id, now)
     if not rows:
@@ -227,7 +227,7 @@ def _urgent_unanswered(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[Wa
     )
 
 
-def _waiting(uow: UnitOfWork, coach: Coach, now: datetime) -> list[Waiting]:
+def _waiting(uow: UnitOfWork, coach: Coach, *, now: datetime) -> list[Waiting]:
     rows = uow.promises.owed(coach.id, now)
     return [
         Waiting(
@@ -255,7 +255,7 @@ def _group(rows: Iterable[NewsRow]) -> tuple[ClientNews, ...]:
     return tuple(ClientNews(name, tuple(entries)) for name, entries in groups.values())
 
 
-def _parked(uow: UnitOfWork, coach: Coach, now: datetime) -> tuple[SessionParked, ...]:
+def _parked(uow: UnitOfWork, coach: Coach, *, now: datetime) -> tuple[SessionParked, ...]:
     rows = uow.messages.parked_for_sessions(coach.id, now=now, within=PARKED_WINDOW)
     groups: dict[int, SessionParked] = {}
     for message, client in rows:
@@ -287,10 +287,12 @@ def render_text(digest: Digest) -> str:
     """The digest as plain text with a header per section, times in the coach's zone."""
     times = LocalTimes(digest.zone, digest.at)
     blocks = [f"Your daily digest · {format_local(digest.at, digest.zone)}"]
-    blocks += _replies("Overdue replies", digest.overdue, digest, overdue=True)
-    blocks += _replies("Waiting for your reply", digest.waiting, digest, overdue=False)
-    blocks += _news_text("Updates (no reply needed)", digest.updates, times, "")
-    blocks += _news_text("Former clients' news", digest.former, times, " (former client)")
+    blocks += _replies("Overdue replies", digest.overdue, digest=digest, overdue=True)
+    blocks += _replies("Waiting for your reply", digest.waiting, digest=digest, overdue=False)
+    blocks += _news_text("Updates (no reply needed)", digest.updates, times=times, mark="")
+    blocks += _news_text(
+        "Former clients' news", digest.former, times=times, mark=" (former client)"
+    )
     if digest.parked:
         lines = ["Kept for sessions in the next two days"]
         for group in digest.parked:
@@ -315,7 +317,7 @@ def render_text(digest: Digest) -> str:
     return "\n\n".join(blocks)
 
 
-def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: bool) -> list[str]:
+def _replies(title: str, items: Sequence[Waiting], *, digest: Digest, overdue: bool) -> list[str]:
     if not items:
         return []
     lines = [f"{title} ({len(items)})"]
@@ -333,7 +335,9 @@ def _replies(title: str, items: Sequence[Waiting], digest: Digest, *, overdue: b
     return ["\n".join(lines)]
 
 
-def _news_text(title: str, groups: Sequence[ClientNews], times: LocalTimes, mark: str) -> list[str]:
+def _news_text(
+    title: str, groups: Sequence[ClientNews], *, times: LocalTimes, mark: str
+) -> list[str]:
     if not groups:
         return []
     lines = [title]

@@ -111,21 +111,21 @@ class Dispatcher:
     def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Handled:
         actor = identify(uow, inbound)
         if actor.role is Role.STRANGER:
-            return self._stranger(uow, inbound, actor)
+            return self._stranger(uow, inbound, actor=actor)
         # Recording the event first makes a redelivery fail here, before any work is done.
-        uow.events.record(inbound.platform, inbound.event_id, self.now)
+        uow.events.record(inbound.platform, inbound.event_id, at=self.now)
         if not inbound.private:
-            return self._answer(uow, inbound, Reply(NOT_PRIVATE_LINE), "ignored")
+            return self._answer(uow, inbound, reply=Reply(NOT_PRIVATE_LINE), outcome="ignored")
         if actor.role is Role.COACH:
-            return self._coach(uow, inbound, actor)
-        return self._client(uow, inbound, actor)
+            return self._coach(uow, inbound, actor=actor)
+        return self._client(uow, inbound, actor=actor)
 
     @property
     def now(self) -> datetime:
         """The injected clock's time."""
         return self.clock.now()
 
-    def _context(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Context:
+    def _context(self, uow: UnitOfWork, inbound: Inbound, *, actor: Actor) -> Context:
         return Context(
             uow=uow,
             now=self.now,
@@ -136,20 +136,22 @@ class Dispatcher:
             services=dict(self.services),
         )
 
-    def _stranger(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
+    def _stranger(self, uow: UnitOfWork, inbound: Inbound, *, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if not inbound.private:
-            return self._tell_stranger(uow, inbound, NOT_PRIVATE_LINE)
+            return self._tell_stranger(uow, inbound, line=NOT_PRIVATE_LINE)
         if parsed is None or parsed[0] not in STRANGER_COMMANDS or parsed[0] not in self.commands:
-            return self._tell_stranger(uow, inbound, STRANGER_LINE)
-        reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
+            return self._tell_stranger(uow, inbound, line=STRANGER_LINE)
+        reply = self.commands.run(
+            self._context(uow, inbound, actor=actor), parsed[0], args=parsed[1]
+        )
         if identify(uow, inbound).role is not Role.CLIENT:
             return Handled("stranger", (reply,))
         # They are a client now: their welcome is as durable as any other answer.
-        uow.events.note(inbound.platform, inbound.event_id, self.now)
-        return self._answer(uow, inbound, reply, "joined")
+        uow.events.note(inbound.platform, inbound.event_id, at=self.now)
+        return self._answer(uow, inbound, reply=reply, outcome="joined")
 
-    def _tell_stranger(self, uow: UnitOfWork, inbound: Inbound, line: str) -> Handled:
+    def _tell_stranger(self, uow: UnitOfWork, inbound: Inbound, *, line: str) -> Handled:
         """Queue `line` to a stranger's chat once per `STRANGER_WINDOW`, however much they send.
 
         Nothing they wrote is stored; the row holds only our own line and their chat.
@@ -167,11 +169,13 @@ class Dispatcher:
         )
         return Handled("stranger")
 
-    def _coach(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
+    def _coach(self, uow: UnitOfWork, inbound: Inbound, *, actor: Actor) -> Handled:
         parsed = split_command(inbound.text)
         if parsed is not None:
-            reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
-            return self._answer(uow, inbound, reply, "command")
+            reply = self.commands.run(
+                self._context(uow, inbound, actor=actor), parsed[0], args=parsed[1]
+            )
+            return self._answer(uow, inbound, reply=reply, outcome="command")
         assert actor.coach is not None
         found = None
         if inbound.reply_to is not None:
@@ -183,7 +187,7 @@ class Dispatcher:
                 platform_message_id=inbound.reply_to,
             )
         if found is None:
-            return self._answer(uow, inbound, Reply(COACH_PLAIN_LINE), "coach")
+            return self._answer(uow, inbound, reply=Reply(COACH_PLAIN_LINE), outcome="coach")
         client, answered = found  # the reply answers the messages it replies to, no others
         receipt = relay_reply(
             uow,
@@ -200,16 +204,16 @@ class Dispatcher:
         extra = (
             {"react_to": inbound.source_message_id} if plain and inbound.source_message_id else None
         )
-        return self._answer(uow, inbound, Reply(receipt), "relay", extra=extra)
+        return self._answer(uow, inbound, reply=Reply(receipt), outcome="relay", extra=extra)
 
-    def _client(self, uow: UnitOfWork, inbound: Inbound, actor: Actor) -> Handled:
+    def _client(self, uow: UnitOfWork, inbound: Inbound, *, actor: Actor) -> Handled:
         assert actor.client is not None and actor.coach is not None
         if inbound.choice is not None:
             line = client_flow.answer_choice(
                 uow, client=actor.client, coach=actor.coach, data=inbound.choice, now=self.now
             )
             if line is not None:
-                return self._answer(uow, inbound, Reply(line), "choice")
+                return self._answer(uow, inbound, reply=Reply(line), outcome="choice")
             return Handled("choice")
         parsed = split_command(inbound.text)
         kind = None
@@ -217,10 +221,14 @@ class Dispatcher:
         if parsed is not None and parsed[0] in KIND_COMMANDS:
             kind, text = kind_for_command(parsed[0]), parsed[1]
             if not text.strip() and not inbound.attachments:  # nothing to keep or pass on
-                return self._answer(uow, inbound, Reply(EMPTY_KIND_LINES[parsed[0]]), "command")
+                return self._answer(
+                    uow, inbound, reply=Reply(EMPTY_KIND_LINES[parsed[0]]), outcome="command"
+                )
         elif parsed is not None:
-            reply = self.commands.run(self._context(uow, inbound, actor), *parsed)
-            return self._answer(uow, inbound, reply, "command")
+            reply = self.commands.run(
+                self._context(uow, inbound, actor=actor), parsed[0], args=parsed[1]
+            )
+            return self._answer(uow, inbound, reply=reply, outcome="command")
         incoming = client_flow.Incoming(
             text=text,
             kind=kind,
@@ -242,9 +250,9 @@ class Dispatcher:
         self,
         uow: UnitOfWork,
         inbound: Inbound,
+        *,
         reply: Reply,
         outcome: str,
-        *,
         extra: dict[str, str] | None = None,
     ) -> Handled:
         """Queue `reply` to the asker's chat in this transaction."""

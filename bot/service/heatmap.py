@@ -85,7 +85,15 @@ def render_png(counts: Grid, open_hours: Sequence[Sequence[bool]], *, title: str
     for day in range(7):
         draw.text((6, TOP + day * CELL + 8), DAYS[day], fill=INK, font=font)
         for hour in range(24):
-            _cell(draw, font, day, hour, counts[day][hour], most, open_hours[day][hour])
+            _cell(
+                draw,
+                font,
+                day=day,
+                hour=hour,
+                count=counts[day][hour],
+                most=most,
+                is_open=open_hours[day][hour],
+            )
     legend_top = TOP + 7 * CELL + 10
     draw.rectangle((LEFT, legend_top, LEFT + 12, legend_top + 12), outline=OPEN, width=2)
     note = f"open hours · darker = more messages (busiest hour: {most})"
@@ -98,6 +106,7 @@ def render_png(counts: Grid, open_hours: Sequence[Sequence[bool]], *, title: str
 def _cell(
     draw: ImageDraw.ImageDraw,
     font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+    *,
     day: int,
     hour: int,
     count: int,

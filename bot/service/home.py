@@ -15,23 +15,23 @@ from bot.store.unit import UnitOfWork
 from rules.templates import describe_contract, format_local
 
 
-def home(uow: UnitOfWork, platform: str, user_id: str, now: datetime) -> Home:
+def home(uow: UnitOfWork, platform: str, *, user_id: str, now: datetime) -> Home:
     """What the account `user_id` on `platform` sees on its home page as of `now`."""
     identity = uow.identities.of_account(platform, user_id)
     if identity is not None and identity.coach_id is not None:
         coach = uow.coaches.get(identity.coach_id)
-        return coach_home(uow, coach, now) if coach is not None else None
+        return coach_home(uow, coach, now=now) if coach is not None else None
     if identity is not None and identity.client_id is not None:
         client = uow.clients.get(identity.client_id)
-        return client_home(uow, client, now) if client is not None else None
+        return client_home(uow, client, now=now) if client is not None else None
     return None
 
 
-def coach_home(uow: UnitOfWork, coach: Coach, now: datetime) -> CoachHome:
+def coach_home(uow: UnitOfWork, coach: Coach, *, now: datetime) -> CoachHome:
     """The coach's contract as it stands, what waits for a reply, what waits for the digest."""
     policy = coach_policy(uow, coach)
     zone = policy.timezone
-    digest = build_digest(uow, coach, now)
+    digest = build_digest(uow, coach, now=now)
     waiting = (*digest.overdue, *digest.waiting) if digest else ()
     return CoachHome(
         name=coach.name,
@@ -64,7 +64,7 @@ def coach_home(uow: UnitOfWork, coach: Coach, now: datetime) -> CoachHome:
     )
 
 
-def client_home(uow: UnitOfWork, client: Client, now: datetime) -> ClientHome:
+def client_home(uow: UnitOfWork, client: Client, *, now: datetime) -> ClientHome:
     """The client's contract in words."""
     contract = contract_for(uow, client)
     return ClientHome(coach=contract.policy.coach_name, contract=describe_contract(contract, now))

@@ -7,8 +7,9 @@ and delivery marks there. A timer whose subject is gone raises `Skip`; nothing h
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from bot.delivery import outbox
 from bot.service import coach_texts, undecided
@@ -45,12 +46,12 @@ class Skip(Exception):
         self.reason = reason
 
 
-def run_timer(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def run_timer(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Do what `timer` is for, in the caller's transaction."""
     handler = HANDLERS.get(timer.kind)
     if handler is None:
         raise Skip(f"unknown kind {timer.kind!r}")
-    handler(uow, timer, now)
+    handler(uow, timer, now=now)
 
 
 def setting_or_off(coach: Coach, name: str) -> int | None:
@@ -68,7 +69,7 @@ def works_on(calendar: BusinessCalendar, when: datetime) -> bool:
     return any(e > s for s, e in calendar.open_intervals(start, end))
 
 
-def is_former(client: Client, zone: str, now: datetime) -> bool:
+def is_former(client: Client, zone: str, *, now: datetime) -> bool:
     """True when the client's contract ended before today (the coach's today)."""
     today = now.astimezone(time_zone(zone)).date()
     return client.contract_end is not None and client.contract_end < today
@@ -88,14 +89,14 @@ def _coach(uow: UnitOfWork, coach_id: int | None) -> Coach:
     return coach
 
 
-def _coach_chat(uow: UnitOfWork, coach: Coach, prefer: str | None = None) -> tuple[str, str]:
+def _coach_chat(uow: UnitOfWork, coach: Coach, *, prefer: str | None = None) -> tuple[str, str]:
     chat = uow.identities.coach_chat(coach.id or 0, prefer=prefer)
     if chat is None:
         raise Skip("coach has no chat")
     return chat
 
 
-def release(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def release(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Deliver a client's queued messages to the coach as one message, in arrival order."""
     client = _client(uow, timer.client_id)
     messages = uow.messages.of_client(
@@ -139,7 +140,7 @@ def release(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         uow.add(message)
 
 
-def bundle(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def bundle(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Deliver the forwards a client sent in a burst after an earlier one, as one message.
 
     A closure added since they were forwarded makes them wait for her opening, as queued ones.
@@ -201,7 +202,7 @@ def copy_pairs(messages: Sequence[Message]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def reminder(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Remind the coach once of a client's messages still waiting for a reply.
 
     One reminder covers every open promise of the client due within `REMINDER_GROUP` of the
@@ -219,7 +220,9 @@ def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     coach = _coach(uow, promise.coach_id)
     policy = coach_policy(uow, coach)
     if not policy.calendar.is_open(now):  # her hours changed since it was planned: wait for them
-        _remind_at_opening(uow, timer, policy.calendar.next_open(now), promise.reply_by)
+        _remind_at_opening(
+            uow, timer, opening=policy.calendar.next_open(now), reply_by=promise.reply_by
+        )
         return
     waiting = uow.promises.to_remind(
         promise.client_id, now=now, due_by=promise.reply_by + REMINDER_GROUP
@@ -259,7 +262,7 @@ def reminder(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
 
 
 def _remind_at_opening(
-    uow: UnitOfWork, timer: Timer, opening: datetime, reply_by: datetime
+    uow: UnitOfWork, timer: Timer, *, opening: datetime, reply_by: datetime
 ) -> None:
     """Move a reminder that fell outside the coach's hours to her next opening, if still useful."""
     if opening >= reply_by:
@@ -268,7 +271,7 @@ def _remind_at_opening(
     uow.add(timer)
 
 
-def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def digest(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Send the coach's daily digest, if there is anything in it and no newer one is due."""
     coach = _coach(uow, timer.coach_id)
     policy = coach_policy(uow, coach)
@@ -279,7 +282,7 @@ def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     if uow.timers.newer_due(timer, now):  # after downtime only the newest missed one goes out
         return
     platform, chat_id = _coach_chat(uow, coach)
-    content = build_digest(uow, coach, now)
+    content = build_digest(uow, coach, now=now)
     if content is None:
         return
     outbox.enqueue(
@@ -294,7 +297,7 @@ def digest(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     )
 
 
-def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def brief(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Before a session: what the client sent and parked since the last one."""
     client = _client(uow, timer.client_id)
     session_at = datetime.fromisoformat(timer.key.split(":", 2)[2])  # brief:{client}:{minute}
@@ -302,7 +305,7 @@ def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         return  # the session moved or was cancelled; the new one has its own brief
     if client.next_session <= now:
         return  # after downtime: a brief for a session already begun helps nobody
-    sent = _since_last_session(uow, client, now)
+    sent = _since_last_session(uow, client, now=now)
     parked = [m for m in sent if m.decision == Outcome.PARK]
     if not sent:
         return
@@ -310,7 +313,7 @@ def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
     if not setting_or_off(coach, "brief_hours"):
         return  # turned off after this brief was planned
     zone = coach_policy(uow, coach).timezone
-    if is_former(client, zone, now):
+    if is_former(client, zone, now=now):
         return  # the contract ended: a booked session is no longer prepared for
     platform, chat_id = _coach_chat(uow, coach)
     outbox.enqueue(
@@ -328,7 +331,7 @@ def brief(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
         uow.add(message)
 
 
-def _since_last_session(uow: UnitOfWork, client: Client, now: datetime) -> list[Message]:
+def _since_last_session(uow: UnitOfWork, client: Client, *, now: datetime) -> list[Message]:
     """The client's messages since their last session (all of them if there was none)."""
     return uow.messages.of_client(client.id, after=client.last_session, until=now)
 
@@ -372,7 +375,7 @@ def brief_text(
     return "\n".join(lines)
 
 
-def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def notice(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Tell each active client of the coach about a coming closure."""
     closure = uow.coaches.closure(timer.ref_id)
     if closure is None:
@@ -388,7 +391,7 @@ def notice(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
             continue  # not joined, or a former client
         away = closure_span(closure, coach_zone=policy.timezone, zone=client.timezone)
         note = f" ({closure.note})" if closure.note else ""
-        back = _back_at(policy.calendar, closure, client.timezone or policy.timezone, now)
+        back = _back_at(policy.calendar, closure, zone=client.timezone or policy.timezone, now=now)
         outbox.enqueue(
             uow,
             key=f"notice:{closure.id}:{client.id}",
@@ -419,7 +422,7 @@ def closure_span(closure: Closure, *, coach_zone: str, zone: str | None) -> str:
     return f"from {_day(closure.start)} to {_day(closure.end)}{where}"
 
 
-def _back_at(calendar: BusinessCalendar, closure: Closure, zone: str, now: datetime) -> str:
+def _back_at(calendar: BusinessCalendar, closure: Closure, *, zone: str, now: datetime) -> str:
     """`, back Mon 4 Jan, 04:00 EST`: the first opening after the closure, in the reader's zone."""
     after = calendar.tz.localize(datetime.combine(closure.end + timedelta(days=1), time(0)))
     try:
@@ -433,7 +436,13 @@ def _day(day: date) -> str:
     return day_words(day)
 
 
-HANDLERS: dict[str, Callable[[UnitOfWork, Timer, datetime], None]] = {
+class TimerHandler(Protocol):
+    """What a kind of timer does when due, in the transaction that marks it done."""
+
+    def __call__(self, uow: UnitOfWork, timer: Timer, *, now: datetime) -> None: ...
+
+
+HANDLERS: dict[str, TimerHandler] = {
     "release": release,
     "bundle": bundle,
     "reminder": reminder,

@@ -46,7 +46,7 @@ def hash_key(uow: UnitOfWork, configured: Secret | None = None) -> bytes:
     return uow.values.get_or_make(HASH_KEY, lambda: secrets.token_hex(32)).encode("utf-8")
 
 
-def who_hash(key: bytes, platform: str, user_id: str) -> str:
+def who_hash(key: bytes, platform: str, *, user_id: str) -> str:
     """An account, keyed-hashed, so wrong invite codes are counted without storing who sent them."""
     return hmac.new(key, f"{platform}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
@@ -61,7 +61,7 @@ class ClientData(ClientRows):
             [
                 _count(len(self.messages), "message"),
                 _count(len(self.promises), "reply promise"),
-                _count(len(self.time_entries), "time entry", "time entries"),
+                _count(len(self.time_entries), "time entry", many="time entries"),
                 _count(len(self.identities), "chat account"),
                 _count(len(self.invites), "invite"),
                 _count(len(self.outbox), "bot message"),
@@ -75,7 +75,7 @@ class ClientData(ClientRows):
         return [row for row in self.outbox if (row.platform, row.chat_id) in chats]
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
+def _count(n: int, one: str, *, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
@@ -115,19 +115,19 @@ def export_filename(client: Client) -> str:
     return f"{slug}-export.json"
 
 
-def forget(uow: UnitOfWork, coach: Coach, data: ClientData, *, key: bytes) -> None:
+def forget(uow: UnitOfWork, coach: Coach, *, data: ClientData, key: bytes) -> None:
     """Erase everything about the client, and them from what the coach was or is to be sent."""
     uow.scrub_deleted()
     digests = uow.outbox.pending_digests(coach.id)
-    _redact_coach_rows(uow, coach, data, skip={row.id or 0 for row in digests})
+    _redact_coach_rows(uow, coach, data=data, skip={row.id or 0 for row in digests})
     _drop_documents(uow, data.outbox, marks=())
-    hashes = [who_hash(key, i.platform, i.user_id) for i in data.identities]
+    hashes = [who_hash(key, i.platform, user_id=i.user_id) for i in data.identities]
     uow.clients.erase(data, who_hashes=hashes)
     for row in digests:
-        _rerender_digest(uow, coach, row)
+        _rerender_digest(uow, coach, row=row)
 
 
-def _rerender_digest(uow: UnitOfWork, coach: Coach, row: Outbox) -> None:
+def _rerender_digest(uow: UnitOfWork, coach: Coach, *, row: Outbox) -> None:
     """Render an unsent digest again as of when it was made, now that the client is gone."""
     made = row.created_at
     uow.messages.unmark_digested(coach.id, made)
@@ -135,7 +135,7 @@ def _rerender_digest(uow: UnitOfWork, coach: Coach, row: Outbox) -> None:
     key, platform, chat_id, extra = row.idempotency_key, row.platform, row.chat_id, row.payload
     uow.delete(row)
     uow.flush()
-    content = build_digest(uow, coach, made)
+    content = build_digest(uow, coach, now=made)
     if content is None:
         return  # the client was all it had to say
     outbox_queue.enqueue(
@@ -151,7 +151,7 @@ def _rerender_digest(uow: UnitOfWork, coach: Coach, row: Outbox) -> None:
     )
 
 
-def _redact_coach_rows(uow: UnitOfWork, coach: Coach, data: ClientData, *, skip: set[int]) -> None:
+def _redact_coach_rows(uow: UnitOfWork, coach: Coach, *, data: ClientData, skip: set[int]) -> None:
     """Take the client out of the coach's copies of replies, answers and reports.
 
     A row that quotes the client's words is emptied (sent: the coach has it) or deleted (still

@@ -102,7 +102,7 @@ def forward_for(
     if first is None:  # a brief or another row naming no message
         return client, None
     if row.idempotency_key.startswith("reminder:"):
-        return client, _reminded(uow, first, row.created_at)
+        return client, _reminded(uow, first, at=row.created_at)
     return client, _batch(uow, first, bundled=row.idempotency_key.startswith("bundle:"))
 
 
@@ -114,6 +114,6 @@ def _batch(uow: UnitOfWork, first: Message, *, bundled: bool = False) -> list[in
     return uow.messages.delivered_with(first) or [first.id or 0]
 
 
-def _reminded(uow: UnitOfWork, first: Message, at: datetime) -> list[int]:
+def _reminded(uow: UnitOfWork, first: Message, *, at: datetime) -> list[int]:
     """The ids of the messages one reminder, sent at `at`, named (`first` is the oldest)."""
     return sorted({first.id or 0, *uow.promises.reminded_at(first.client_id, at)})

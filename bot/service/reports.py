@@ -101,7 +101,7 @@ def current_month(now: datetime, zone: str) -> date:
     return now.astimezone(time_zone(zone)).date().replace(day=1)
 
 
-def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> Report:
+def build_report(uow: UnitOfWork, coach: Coach, *, month: date, now: datetime) -> Report:
     """The coach's report for `month` as of `now` (the month's end if it is over)."""
     policy = coach_policy(uow, coach)
     start, end = month_bounds(month, policy.timezone)
@@ -109,9 +109,9 @@ def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> R
     stop = min(now + timedelta(microseconds=1), end)  # what happened at `now` counts
     clients = uow.clients.of_coach(coach.id or 0)
     figures = {c.id or 0: Figures(c.name) for c in clients}
-    received = _count_messages(uow, coach, figures, start, stop)
-    _count_replies(uow, coach, figures, start, stop)
-    _count_time(uow, coach, figures, start, stop)
+    received = _count_messages(uow, coach, figures=figures, start=start, end=stop)
+    _count_replies(uow, coach, figures=figures, start=start, end=stop)
+    _count_time(uow, coach, figures=figures, start=start, end=stop)
     total = Figures("Total")
     for item in figures.values():
         total.add(item)
@@ -130,13 +130,13 @@ def build_report(uow: UnitOfWork, coach: Coach, month: date, now: datetime) -> R
         clients=tuple(f for f in ordered if f.active),
         quiet=tuple(f.name for f in ordered if not f.active),
         total=total,
-        signals=tuple(dependency_signals(uow, policy, clients, as_of)),
+        signals=tuple(dependency_signals(uow, policy, clients=clients, as_of=as_of)),
         picture=picture,
     )
 
 
 def _count_messages(
-    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, *, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> list[datetime]:
     rows = uow.messages.tallies(start=start, end=end, coach_id=coach.id)
     for client_id, kind, decision, _ in rows:
@@ -153,7 +153,7 @@ def _count_messages(
 
 
 def _count_replies(
-    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, *, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
     rows = uow.promises.reply_times(coach.id, start=start, end=end)
     for client_id, received_at, reply_by, replied_at in rows:
@@ -169,7 +169,7 @@ def _count_replies(
 
 
 def _count_time(
-    uow: UnitOfWork, coach: Coach, figures: Mapping[int, Figures], start: datetime, end: datetime
+    uow: UnitOfWork, coach: Coach, *, figures: Mapping[int, Figures], start: datetime, end: datetime
 ) -> None:
     rows = uow.time_entries.of_coach(coach.id, start=start, end=end)
     for entry in rows:

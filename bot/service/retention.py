@@ -26,14 +26,14 @@ class Purged:
     documents: int
 
 
-def has_expired(uow: UnitOfWork, now: datetime, days: int) -> bool:
+def has_expired(uow: UnitOfWork, now: datetime, *, days: int) -> bool:
     """Whether anything is older than the retention period (or a file older than a month)."""
     return uow.messages.any_unpurged_before(now - timedelta(days)) or bool(
         uow.documents.ids_before(now - timedelta(DOCUMENT_DAYS), limit=1)
     )
 
 
-def purge(uow: UnitOfWork, now: datetime, days: int) -> Purged:
+def purge(uow: UnitOfWork, now: datetime, *, days: int) -> Purged:
     """Remove texts older than `days` and old files, in the caller's transaction."""
     cutoff = now - timedelta(days=days)
     return Purged(
@@ -53,6 +53,6 @@ def _old_documents(uow: UnitOfWork, now: datetime) -> int:
     return len(gone)
 
 
-def retention(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def retention(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """The daily retention timer: `ref_id` carries the retention period in days."""
-    purge(uow, now, timer.ref_id or DEFAULT_DAYS)
+    purge(uow, now, days=timer.ref_id or DEFAULT_DAYS)

@@ -97,16 +97,16 @@ def ensure_timers(uow: UnitOfWork, now: datetime) -> None:
     """Plan every coach's next digest, upcoming briefs and closure notices (idempotent)."""
     for coach in uow.coaches.all():
         try:
-            _ensure_for_coach(uow, coach, now)
+            _ensure_for_coach(uow, coach, now=now)
         except (ValueError, LookupError) as exc:  # a broken policy must not stop the others
             log.warning("no timers for coach %s: %s", coach.id, type(exc).__name__)
 
 
-def _ensure_for_coach(uow: UnitOfWork, coach: Coach, now: datetime) -> None:
+def _ensure_for_coach(uow: UnitOfWork, coach: Coach, *, now: datetime) -> None:
     policy = coach_policy(uow, coach)
     zone = time_zone(policy.timezone)
     if policy.digest_time is not None:
-        due = next_local(zone, policy.digest_time, now)
+        due = next_local(zone, policy.digest_time, now=now)
         uow.timers.put(
             key=f"digest:{coach.id}:{due.astimezone(zone).date().isoformat()}",
             kind="digest",
@@ -117,32 +117,34 @@ def _ensure_for_coach(uow: UnitOfWork, coach: Coach, now: datetime) -> None:
         )
     brief_hours = setting_or_off(coach, "brief_hours")
     if brief_hours:  # 0 would brief at the session itself: off too
-        _ensure_briefs(uow, coach, policy.calendar, timedelta(hours=brief_hours), now)
+        _ensure_briefs(
+            uow, coach, calendar=policy.calendar, ahead=timedelta(hours=brief_hours), now=now
+        )
     notice_days = setting_or_off(coach, "notice_days")
     if notice_days is not None:
-        _ensure_notices(uow, coach, policy.calendar, notice_days, now)
+        _ensure_notices(uow, coach, calendar=policy.calendar, days=notice_days, now=now)
 
 
-def next_local(zone: pytz.BaseTzInfo, at: time, now: datetime) -> datetime:
+def next_local(zone: pytz.BaseTzInfo, at: time, *, now: datetime) -> datetime:
     """The next moment after `now` when the clock in `zone` shows `at` (DST-aware, UTC result)."""
     today = now.astimezone(zone).date()
     for day in (today, today + timedelta(days=1)):
-        when = local_moment(zone, day, at)
+        when = local_moment(zone, day, at=at)
         if when > now:
             return when
-    return local_moment(zone, today + timedelta(days=2), at)
+    return local_moment(zone, today + timedelta(days=2), at=at)
 
 
-def local_moment(zone: pytz.BaseTzInfo, day: date, at: time) -> datetime:
+def local_moment(zone: pytz.BaseTzInfo, day: date, *, at: time) -> datetime:
     """`day` at `at` on the wall clock of `zone`, in UTC (a skipped time moves forward)."""
     return zone.normalize(zone.localize(datetime.combine(day, at), is_dst=False)).astimezone(UTC)
 
 
 def _ensure_briefs(
-    uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, ahead: timedelta, now: datetime
+    uow: UnitOfWork, coach: Coach, *, calendar: BusinessCalendar, ahead: timedelta, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    for client in uow.clients.with_session_ahead(coach.id or 0, now, today):
+    for client in uow.clients.with_session_ahead(coach.id or 0, now, today=today):
         assert client.next_session is not None
         uow.timers.put(
             key=f"brief:{client.id}:{utc_minute(client.next_session)}",
@@ -167,10 +169,10 @@ def brief_due(
     due = session_at - ahead
     if calendar.is_open(due) and due >= now:
         return due
-    before_due = _last_open_minute(calendar, max(now, due - BRIEF_LOOKBACK), due)
+    before_due = _last_open_minute(calendar, max(now, due - BRIEF_LOOKBACK), end=due)
     if before_due is not None and before_due >= now:
         return before_due
-    before_session = _last_open_minute(calendar, max(now, due), session_at)
+    before_session = _last_open_minute(calendar, max(now, due), end=session_at)
     if before_session is not None:
         return before_session
     opening = calendar.next_open(due)  # no open time before it: as she opens, not at night
@@ -182,7 +184,7 @@ def brief_due(
 
 
 def _last_open_minute(
-    calendar: BusinessCalendar, start: datetime, end: datetime
+    calendar: BusinessCalendar, start: datetime, *, end: datetime
 ) -> datetime | None:
     """The last open minute in [start, end), or None when the coach is closed all through it."""
     if end <= start:
@@ -196,11 +198,13 @@ def _last_open_minute(
 
 
 def _ensure_notices(
-    uow: UnitOfWork, coach: Coach, calendar: BusinessCalendar, days: int, now: datetime
+    uow: UnitOfWork, coach: Coach, *, calendar: BusinessCalendar, days: int, now: datetime
 ) -> None:
     today = now.astimezone(calendar.tz).date()
-    for closure in uow.coaches.closures_touching(coach.id or 0, today, today + timedelta(days)):
-        begins = local_moment(calendar.tz, closure.start, time(0))
+    for closure in uow.coaches.closures_touching(
+        coach.id or 0, today, last=today + timedelta(days)
+    ):
+        begins = local_moment(calendar.tz, closure.start, at=time(0))
         try:
             opening = calendar.next_open(now)  # tell clients during the coach's hours...
         except ValueError:
@@ -215,9 +219,9 @@ def _ensure_notices(
         )
 
 
-def plan_retention(uow: UnitOfWork, now: datetime, days: int) -> bool:
+def plan_retention(uow: UnitOfWork, now: datetime, *, days: int) -> bool:
     """Plan today's retention purge if anything has outlived `days`; True if there is work."""
-    if not has_expired(uow, now, days):
+    if not has_expired(uow, now, days=days):
         return False
     uow.timers.put(
         key=f"retention:{now.astimezone(UTC).date().isoformat()}",
@@ -253,7 +257,7 @@ class Scheduler:
         with unit_of_work(self.engine) as uow:
             ensure_timers(uow, now)
             if self._retention_checked != now.date():
-                plan_retention(uow, now, self.retention_days)
+                plan_retention(uow, now, days=self.retention_days)
                 self._retention_checked = now.date()
 
     def run_due(self, limit: int = 100) -> int:
@@ -296,7 +300,7 @@ class Scheduler:
                 timer = uow.timers.take(timer_id, now)
                 if timer is None:
                     return False
-                run_timer(uow, timer, now)
+                run_timer(uow, timer, now=now)
             return True
         except Exception as exc:
             if unreachable(exc):  # the database, not the timer: retried when the lease ends

@@ -55,7 +55,7 @@ def why_line(kind: Kind | None, action: str) -> str:
     return f"You didn't pick a kind, so I've taken your message {_AS.get(kind, 'as it is')}."
 
 
-def decide_late(uow: UnitOfWork, timer: Timer, now: datetime) -> None:
+def decide_late(uow: UnitOfWork, timer: Timer, *, now: datetime) -> None:
     """Timer handler: decide a message still waiting for its kind, and tell the client."""
     from bot.service import client_flow  # client_flow plans these timers: import late
     from bot.service.notices import Skip

@@ -11,7 +11,9 @@ from bot.store.policy_fields import default_policy_json
 from bot.store.unit import UnitOfWork
 
 
-def sync_coaches(uow: UnitOfWork, coaches: Sequence[CoachSettings], now: datetime) -> list[Coach]:
+def sync_coaches(
+    uow: UnitOfWork, coaches: Sequence[CoachSettings], *, now: datetime
+) -> list[Coach]:
     """Create or update the configured coaches; what a coach set in chat stays as they set it."""
     rows = []
     for settings in coaches:
@@ -24,8 +26,8 @@ def sync_coaches(uow: UnitOfWork, coaches: Sequence[CoachSettings], now: datetim
         _apply_config(coach, settings)
         uow.flush()
         assert coach.id is not None
-        _sync_identity(uow, coach.id, "telegram", settings.telegram_user_id)
-        _sync_identity(uow, coach.id, "slack", settings.slack_user_id)
+        _sync_identity(uow, coach.id, platform="telegram", user_id=settings.telegram_user_id)
+        _sync_identity(uow, coach.id, platform="slack", user_id=settings.slack_user_id)
         rows.append(coach)
     uow.flush()
     return rows
@@ -41,7 +43,7 @@ def _apply_config(coach: Coach, settings: CoachSettings) -> None:
         coach.policy = {**coach.policy, **initial}
 
 
-def _sync_identity(uow: UnitOfWork, coach_id: int, platform: str, user_id: str | None) -> None:
+def _sync_identity(uow: UnitOfWork, coach_id: int, *, platform: str, user_id: str | None) -> None:
     """Point the coach's identity on `platform` at `user_id`, releasing one it no longer has."""
     for old in uow.identities.of_coach(coach_id):
         if old.platform == platform and old.user_id != user_id:

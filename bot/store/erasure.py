@@ -40,15 +40,15 @@ def _ids(rows: Iterable[Any]) -> list[int]:
     return [row.id for row in rows]
 
 
-def _rows(session: Session, table: Any, where: Any) -> list[Any]:
+def _rows(session: Session, table: Any, *, where: Any) -> list[Any]:
     return list(session.exec(select(table).where(where).order_by(col(table.id))).all())
 
 
 def rows_about(session: Session, client: Client) -> ClientRows:
     """The client, their chats, messages, promises, time, outbox rows, invites and timers."""
-    identities = _rows(session, Identity, col(Identity.client_id) == client.id)
-    messages = _rows(session, Message, col(Message.client_id) == client.id)
-    promises = _rows(session, Promise, col(Promise.client_id) == client.id)
+    identities = _rows(session, Identity, where=col(Identity.client_id) == client.id)
+    messages = _rows(session, Message, where=col(Message.client_id) == client.id)
+    promises = _rows(session, Promise, where=col(Promise.client_id) == client.id)
     about = [col(Outbox.client_id) == client.id, col(Outbox.message_id).in_(_ids(messages))]
     about += [
         and_(col(Outbox.platform) == i.platform, col(Outbox.chat_id) == i.chat_id)
@@ -61,10 +61,10 @@ def rows_about(session: Session, client: Client) -> ClientRows:
         identities=identities,
         messages=messages,
         promises=promises,
-        time_entries=_rows(session, TimeEntry, col(TimeEntry.client_id) == client.id),
-        outbox=_rows(session, Outbox, or_(*about)),
-        invites=_rows(session, Invite, or_(col(Invite.client_id) == client.id, named)),
-        timers=_rows(session, Timer, or_(col(Timer.client_id) == client.id, reminders)),
+        time_entries=_rows(session, TimeEntry, where=col(TimeEntry.client_id) == client.id),
+        outbox=_rows(session, Outbox, where=or_(*about)),
+        invites=_rows(session, Invite, where=or_(col(Invite.client_id) == client.id, named)),
+        timers=_rows(session, Timer, where=or_(col(Timer.client_id) == client.id, reminders)),
     )
 
 

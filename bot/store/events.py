@@ -23,7 +23,7 @@ class Events(Repository[ProcessedEvent]):
 
     model = ProcessedEvent
 
-    def record(self, platform: str, event_id: str, at: datetime) -> None:
+    def record(self, platform: str, event_id: str, *, at: datetime) -> None:
         """Note the event as handled now; raises AlreadyHandled if it was (roll back then)."""
         self._session.add(ProcessedEvent(platform=platform, event_id=event_id, at=at))
         try:
@@ -31,7 +31,7 @@ class Events(Repository[ProcessedEvent]):
         except IntegrityError as error:
             raise AlreadyHandled from error
 
-    def note(self, platform: str, event_id: str, at: datetime) -> None:
+    def note(self, platform: str, event_id: str, *, at: datetime) -> None:
         """Note the event as handled when the unit of work commits."""
         self._session.add(ProcessedEvent(platform=platform, event_id=event_id, at=at))
 

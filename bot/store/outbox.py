@@ -196,13 +196,13 @@ class OutboxRows(Repository[Outbox]):
 
     def lease(self, row_ids: Sequence[int], *, until: datetime, now: datetime) -> set[int]:
         """Lease the still unclaimed rows among `row_ids` to `until`; the ids leased."""
-        return self._update_ids(self._sql.lease, row_ids, {"now": now, "lease": until})
+        return self._update_ids(self._sql.lease, row_ids, params={"now": now, "lease": until})
 
     def renew(self, row_ids: Sequence[int], *, old: datetime, until: datetime) -> set[int]:
         """Move the leases these rows still hold at `old` to `until`; the ids still ours."""
-        return self._update_ids(self._sql.renew, row_ids, {"old": old, "lease": until})
+        return self._update_ids(self._sql.renew, row_ids, params={"old": old, "lease": until})
 
-    def _update_ids(self, stmt: Update, ids: Sequence[int], params: dict[str, Any]) -> set[int]:
+    def _update_ids(self, stmt: Update, ids: Sequence[int], *, params: dict[str, Any]) -> set[int]:
         if not ids:
             return set()
         if self._sql.returns_ids:

@@ -54,7 +54,7 @@ class Coaches(Repository[Coach]):
             return None
         return closure
 
-    def closures_touching(self, coach_id: int, first: date, last: date) -> list[Closure]:
+    def closures_touching(self, coach_id: int, first: date, *, last: date) -> list[Closure]:
         """A coach's closures that end on or after `first` and begin by `last`, by id."""
         return list(
             self._session.exec(
@@ -98,7 +98,7 @@ class Clients(Repository[Client]):
         """Delete the client and every row about them (`rows`, read in this unit of work)."""
         delete_rows(self._session, rows, who_hashes=who_hashes)
 
-    def with_session_ahead(self, coach_id: int, now: datetime, today: date) -> list[Client]:
+    def with_session_ahead(self, coach_id: int, now: datetime, *, today: date) -> list[Client]:
         """A coach's current clients with a session booked after `now`."""
         return list(
             self._session.exec(

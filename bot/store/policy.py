@@ -66,7 +66,7 @@ def coach_setting(coach: Coach, name: str) -> int:
     return EXTRA_DEFAULTS[name] if raw is None else int(decode_field(name, raw))
 
 
-def set_policy_field(coach: Coach, field: str, value: Any, *, from_chat: bool) -> None:
+def set_policy_field(coach: Coach, field: str, *, value: Any, from_chat: bool) -> None:
     """Set one policy field (a domain value or None); from chat, config never overwrites it."""
     if field not in COACH_FIELDS:
         raise ValueError(f"policy: no such setting {field}")
@@ -105,7 +105,7 @@ def client_overrides(client: Client) -> dict[str, Any]:
     return values
 
 
-def set_override(client: Client, field: str, value: Any) -> None:
+def set_override(client: Client, field: str, *, value: Any) -> None:
     """Override one Policy field for this client; None removes the override."""
     if field not in OVERRIDE_FIELDS:
         raise ValueError(f"policy: no such setting {field}")

@@ -53,11 +53,11 @@ class ConsoleTransport:
             self.out.write(NOT_A_LINE + "\n")
             return
         who = match.group(1).lower()
-        inbound = self.inbound(who, match.group(2), core.now())
+        inbound = self.inbound(who, match.group(2), now=core.now())
         for direct in core.handle(inbound).direct:
             self.out.write(f"  → {who}: {direct.text}\n")
 
-    def inbound(self, who: str, text: str, now: datetime) -> Inbound:
+    def inbound(self, who: str, text: str, *, now: datetime) -> Inbound:
         """What `who` typing `text` is: a button number, a `>N` reply, an attachment, or text."""
         choice = reply_to = None
         attachments: tuple[Attachment, ...] = ()
@@ -96,7 +96,7 @@ class ConsoleTransport:
             self.out.write(f"      (attachment from message {copied[1]})\n")
         for document in message.documents:
             size = max(1, round(len(document.content) / 1024))
-            path = self._save(message_id, document.filename, document.content)
+            path = self._save(message_id, document.filename, content=document.content)
             self.out.write(f"      (file: {document.filename}, {size} kB, saved as {path})\n")
         for number, choice in enumerate(message.choices, start=1):
             self.out.write(f"      [{number}] {choice.label}\n")
@@ -107,7 +107,7 @@ class ConsoleTransport:
         self.out.flush()
         return message_id
 
-    def _save(self, message_id: str, filename: str, content: bytes) -> Path:
+    def _save(self, message_id: str, filename: str, *, content: bytes) -> Path:
         """Write a file the bot sends into `files_dir`, named after its message number."""
         self.files_dir.mkdir(parents=True, exist_ok=True)
         path = self.files_dir / f"{message_id}-{Path(filename).name}"

@@ -206,7 +206,7 @@ async def serve_http(
     limits: EdgeLimits | None = None,
 ) -> None:
     """Serve events, interactivity and the slash command at /slack/events until `stop`."""
-    edge = HttpEdge(bolt, SignatureVerifier(signing_secret), limits or EdgeLimits())
+    edge = HttpEdge(bolt, SignatureVerifier(signing_secret), limits=limits or EdgeLimits())
     web_app = web.Application(client_max_size=edge.limits.max_body)
     web_app.add_routes([web.post(EVENTS_PATH, edge.handle)])
     runner = web.AppRunner(web_app, access_log=None)
@@ -226,7 +226,7 @@ async def serve_http(
 class HttpEdge:
     """One request: size, then signature, then bolt, answered within the deadline."""
 
-    def __init__(self, bolt: AsyncApp, verifier: SignatureVerifier, limits: EdgeLimits) -> None:
+    def __init__(self, bolt: AsyncApp, verifier: SignatureVerifier, *, limits: EdgeLimits) -> None:
         self.bolt = bolt
         self.verifier = verifier
         self.limits = limits

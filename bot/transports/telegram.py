@@ -85,7 +85,7 @@ class TelegramPlatform:
                 return
             core.connected(PLATFORM, username=self.bot.username)
             menu = asyncio.create_task(publish_menu(self.bot, lambda: core.menus(PLATFORM)))
-            receiver = Receiver(core, self.bot, self.sender)
+            receiver = Receiver(core, self.bot, sender=self.sender)
             try:
                 await self._receive(receiver, stop)
             finally:
@@ -95,7 +95,7 @@ class TelegramPlatform:
 
     async def _receive(self, receiver: Receiver, stop: asyncio.Event) -> None:
         if self.settings.mode == "webhook":
-            self.webhook = WebhookServer(self.settings, self.bot, receiver)
+            self.webhook = WebhookServer(self.settings, self.bot, receiver=receiver)
             await self.webhook.run(stop)
             return
         await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set

@@ -45,7 +45,7 @@ def reply_parameters(reply_to: str | None) -> ReplyParameters | None:
 
 
 async def upload(
-    bot: Bot, chat_id: str, document: OutgoingDocument, *, reply: ReplyParameters | None
+    bot: Bot, chat_id: str, *, document: OutgoingDocument, reply: ReplyParameters | None
 ) -> str:
     """Send one file that fits its limit; returns the Telegram message id it arrived as.
 

@@ -54,7 +54,7 @@ def database_down(error: BaseException) -> bool:
 class Receiver:
     """Carries out updates for one platform: the same code serves polling and the webhook."""
 
-    def __init__(self, core: Core, bot: Bot, sender: TelegramSender) -> None:
+    def __init__(self, core: Core, bot: Bot, *, sender: TelegramSender) -> None:
         self._core = core
         self._bot = bot
         self._sender = sender
@@ -132,7 +132,7 @@ class Receiver:
         if handled is None:
             handled = await asyncio.to_thread(self._core.handle, action.inbound)
         for reply in handled.direct:  # a stranger's answer: nothing of theirs is stored
-            await self._sender.say(action.inbound.chat_id, reply.text, reply.choices)
+            await self._sender.say(action.inbound.chat_id, reply.text, choices=reply.choices)
         if action.callback_query_id is not None:
             try:
                 await self._bot.answer_callback_query(action.callback_query_id)

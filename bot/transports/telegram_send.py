@@ -167,7 +167,7 @@ class TelegramSender:
             raise delivery_error(error) from None
         return progress.pieces[0]
 
-    async def say(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> None:
+    async def say(self, chat_id: str, text: str, *, choices: Sequence[Choice] = ()) -> None:
         """Send a line straight back (not through the outbox); a failure is only logged."""
         message = Outgoing("telegram", chat_id, text, idempotency_key="", choices=tuple(choices))
         try:
@@ -201,17 +201,20 @@ class TelegramSender:
     ) -> str:
         reply = reply_parameters(reply_to)
         try:
-            return await self._post(chat_id, html.escape(text, quote=False), reply, markup, True)
+            return await self._post(
+                chat_id, html.escape(text, quote=False), reply=reply, markup=markup, as_html=True
+            )
         except BadRequest as error:
             if not _cannot_parse(error):
                 raise
             log.warning("telegram: HTML refused; sent as plain text")  # its reason quotes the text
-            return await self._post(chat_id, text, reply, markup, False)
+            return await self._post(chat_id, text, reply=reply, markup=markup, as_html=False)
 
     async def _post(
         self,
         chat_id: str,
         text: str,
+        *,
         reply: ReplyParameters | None,
         markup: InlineKeyboardMarkup | None,
         as_html: bool,
@@ -246,7 +249,7 @@ class TelegramSender:
         for document in message.documents[progress.documents :]:
             line = too_large_line(document)
             if line is None:
-                sent = await upload(self._bot, message.chat_id, document, reply=reply)
+                sent = await upload(self._bot, message.chat_id, document=document, reply=reply)
             else:
                 log.info("telegram: a file over the size limit was replaced by a line")
                 sent = await self._send_piece(

@@ -32,7 +32,7 @@ _STATUS = {Outcome.DONE: 200, Outcome.DATABASE_DOWN: 503, Outcome.FAILED: 500}
 class WebhookServer:
     """Receives Telegram's POSTs at the path of `webhook_url`, on `listen`:`port`."""
 
-    def __init__(self, settings: TelegramSettings, bot: Bot, receiver: Receiver) -> None:
+    def __init__(self, settings: TelegramSettings, bot: Bot, *, receiver: Receiver) -> None:
         if settings.webhook_url is None:
             raise ValueError('telegram: mode = "webhook" needs webhook_url')
         self._settings = settings

@@ -146,7 +146,7 @@ def bench_digests(url: str) -> tuple[float, int, int]:
         with transaction(engine) as session:
             coach = session.get(Coach, coach_id)
             assert coach is not None
-            digest = build_digest(UnitOfWork(session), coach, NOW)
+            digest = build_digest(UnitOfWork(session), coach, now=NOW)
             assert digest is not None
             render_text(digest)
             shown += sum(len(group.entries) for group in digest.updates)
@@ -162,7 +162,7 @@ def bench_report(url: str) -> tuple[float, int]:
         coach = session.exec(select(Coach).order_by(col(Coach.id))).first()
         assert coach is not None
         started = time.perf_counter()
-        report = build_report(UnitOfWork(session), coach, MONTH_START.date(), NOW)
+        report = build_report(UnitOfWork(session), coach, month=MONTH_START.date(), now=NOW)
         render_report(report)
         seconds = time.perf_counter() - started
     engine.dispose()

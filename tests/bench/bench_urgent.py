@@ -81,7 +81,7 @@ async def urgent_delay(url: str, *, lane: bool, forwards: int, others: int) -> t
     flood(url, clock, forwards, others)
     engine = make_engine(url)
     transport = RecordingTransport(max_per_second=30, clock=clock)
-    worker = OutboxWorker(engine, clock, {"console": transport})
+    worker = OutboxWorker(engine, clock, transports={"console": transport})
     while not transport.sent:
         await worker.deliver_due()
     already = len(transport.sent)

@@ -36,17 +36,17 @@ zones = st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata", "A
     ],
 )
 def test_each_form_names_the_time_a_reader_expects(text: str, expected: datetime) -> None:
-    assert parse_move(text, NOW, LONDON) == expected
+    assert parse_move(text, NOW, zone=LONDON) == expected
 
 
 @pytest.mark.parametrize("text", ["", "soon", "+3", "+3y", "25:00", "mon 9", "moon 09:00", "-3h"])
 def test_anything_else_names_no_time(text: str) -> None:
-    assert parse_move(text, NOW, LONDON) is None
+    assert parse_move(text, NOW, zone=LONDON) is None
 
 
 def test_a_wall_time_across_the_spring_change_is_read_in_summer_time() -> None:
     before = datetime(2026, 3, 28, 12, 0, tzinfo=UTC).astimezone(LONDON)  # Sat, GMT
-    when = parse_move("sun 09:00", before, LONDON)
+    when = parse_move("sun 09:00", before, zone=LONDON)
     assert when is not None
     assert when.astimezone(LONDON).strftime("%a %H:%M %Z") == "Sun 09:00 BST"
     assert when == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ def test_a_wall_time_is_the_first_one_ahead(
     zone = pytz.timezone(zone_name)
     local_now = now.astimezone(zone)
     text = f"{day + ' ' if day else ''}{hour:02d}:{minute:02d}"
-    when = parse_move(text, local_now, zone)
+    when = parse_move(text, local_now, zone=zone)
     assert when is not None
     # the first one ahead: within a day (a week for a weekday), give or take a DST hour
     assert now < when <= now + timedelta(days=7 if day else 1, hours=1)
@@ -71,6 +71,6 @@ def test_a_wall_time_is_the_first_one_ahead(
 
 @given(instants, st.integers(0, 500), st.sampled_from("mhd"))
 def test_a_relative_move_adds_exactly_that_much(now: datetime, amount: int, unit: str) -> None:
-    when = parse_move(f"+{amount}{unit}", now.astimezone(LONDON), LONDON)
+    when = parse_move(f"+{amount}{unit}", now.astimezone(LONDON), zone=LONDON)
     step = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}[unit]
     assert when == now + amount * step

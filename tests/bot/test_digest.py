@@ -98,7 +98,7 @@ def failures(session: Session, melody: Coach, alex: Client) -> None:
 def digest(engine: Engine) -> Digest:
     """Melody's digest at Mon 18:00, built once (which marks what it shows)."""
     with transaction(engine) as session:
-        content = build_digest(UnitOfWork(session), fill(session), NOW)
+        content = build_digest(UnitOfWork(session), fill(session), now=NOW)
     assert content is not None
     return content
 
@@ -199,7 +199,7 @@ def test_what_a_digest_shows_is_marked_so_the_next_one_does_not_repeat_it(
         "Bad Request: chat not found",
     ]
     with transaction(engine) as session:
-        again = build_digest(UnitOfWork(session), melody, NOW)
+        again = build_digest(UnitOfWork(session), melody, now=NOW)
     assert again is not None
     assert (again.updates, again.former, again.failed) == ((), (), ())
     assert len(again.overdue) == 1 and len(again.waiting) == 2 and len(again.parked) == 1
@@ -209,14 +209,14 @@ def test_no_digest_when_there_is_nothing(engine: Engine) -> None:
     with transaction(engine) as session:
         coach = add_coach(session)
         add_client(session, coach)
-        assert build_digest(UnitOfWork(session), coach, NOW) is None
+        assert build_digest(UnitOfWork(session), coach, now=NOW) is None
 
 
 def test_times_are_shown_in_the_coachs_zone(engine: Engine) -> None:
     with transaction(engine) as session:
         coach = add_coach(session, timezone="America/New_York")
         add_message(session, add_client(session, coach), received_at=at(23, 15), text="hi")
-        content = build_digest(UnitOfWork(session), coach, NOW)
+        content = build_digest(UnitOfWork(session), coach, now=NOW)
     assert content is not None
     lines = render_text(content).splitlines()
     assert lines[0] == "Your daily digest · Mon 23 Nov, 13:00 EST"

@@ -47,7 +47,7 @@ def worker_for(engine: Engine, clock: ManualClock, *transports: Any, **kw: Any) 
     rng = kw.pop("rng")
     options = OutboxOptions(**kw)
     return OutboxWorker(
-        engine, clock, {t.platform: t for t in transports}, options=options, rng=rng
+        engine, clock, transports={t.platform: t for t in transports}, options=options, rng=rng
     )
 
 

@@ -49,7 +49,7 @@ def chat(engine: Engine, clock: ManualClock) -> Harness:
 
 def alex_hash(session: Session) -> str:
     """How Alex's Telegram account is hashed (with the key made at first use)."""
-    return who_hash(hash_key(UnitOfWork(session)), "telegram", ALEX_ID)
+    return who_hash(hash_key(UnitOfWork(session)), "telegram", user_id=ALEX_ID)
 
 
 def documents_sent(h: Harness, who: str) -> list[Document]:

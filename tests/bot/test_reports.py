@@ -78,7 +78,7 @@ def report_of(engine: Engine, now: datetime = NOW, month: date = NOVEMBER) -> Re
     """Melody's report, built in a transaction of its own."""
     with Session(engine) as session:
         melody = session.exec(select(Coach).where(Coach.key == "melody")).one()
-        return build_report(UnitOfWork(session), melody, month, now)
+        return build_report(UnitOfWork(session), melody, month=month, now=now)
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def month_line(engine: Engine, now: datetime) -> str:
     """Alex's line of Melody's November 2025 report."""
     with Session(engine) as session:
         coach = session.exec(select(Coach)).one()
-        [alex] = build_report(UnitOfWork(session), coach, date(2025, 11, 1), now).clients
+        [alex] = build_report(UnitOfWork(session), coach, month=date(2025, 11, 1), now=now).clients
         return figures_line(alex)
 
 
@@ -76,7 +76,7 @@ def test_texts_older_than_the_retention_period_are_removed_but_still_counted(
         row.status, row.sent_at = "sent", sent_row
 
     with transaction(engine) as session:
-        done = purge(UnitOfWork(session), now, 365)
+        done = purge(UnitOfWork(session), now, days=365)
 
     assert (done.messages, done.outbox) == (2, 1)
     with Session(engine) as session:
@@ -94,7 +94,7 @@ def test_texts_older_than_the_retention_period_are_removed_but_still_counted(
 
 def test_a_pending_message_keeps_its_text_whatever_its_age(engine: Engine, melody: Coach) -> None:
     with transaction(engine) as session:
-        assert purge(UnitOfWork(session), at(2026, 11, 23), 365).outbox == 0
+        assert purge(UnitOfWork(session), at(2026, 11, 23), days=365).outbox == 0
     assert texts(engine, "100") == ["old secret"]
 
 
@@ -147,7 +147,7 @@ def test_files_are_kept_a_month_unless_a_pending_message_still_needs_them(
             documents=[Document(filename="fresh.png", content=b"png", created_at=now)],
         )
     with transaction(engine) as session:
-        assert purge(UnitOfWork(session), now, 365).documents == 1
+        assert purge(UnitOfWork(session), now, days=365).documents == 1
     with Session(engine) as session:
         names = sorted(d.filename for d in session.exec(select(Document)).all())
     assert names == ["fresh.png", "report-b.png"]

@@ -313,9 +313,9 @@ def test_ensure_timers_twice_plans_one_digest_per_coach_per_day(
 
 def test_next_local_is_the_wall_clock_time_whatever_the_offset() -> None:
     london = WEEKDAYS.tz
-    assert next_local(london, time(18), at(2026, 10, 24, 17)) == at(2026, 10, 25, 18)
-    assert next_local(london, time(18), at(2026, 10, 24, 16, 59)) == at(2026, 10, 24, 17)
-    assert next_local(london, time(1, 30), at(2027, 3, 27, 12)) == at(2027, 3, 28, 1, 30)
+    assert next_local(london, time(18), now=at(2026, 10, 24, 17)) == at(2026, 10, 25, 18)
+    assert next_local(london, time(18), now=at(2026, 10, 24, 16, 59)) == at(2026, 10, 24, 17)
+    assert next_local(london, time(1, 30), now=at(2027, 3, 27, 12)) == at(2027, 3, 28, 1, 30)
 
 
 def alex_since_last_session(engine: Engine) -> None:

@@ -175,7 +175,7 @@ def test_commands_in_the_bots_texts_are_named_as_slack_users_type_them(
     spell = spelling_for(build_commands())
 
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
-        await OutboxWorker(engine, clock, {"slack": platform}, spell=spell).deliver_due()
+        await OutboxWorker(engine, clock, transports={"slack": platform}, spell=spell).deliver_due()
         assert slack.of("chat.postMessage")[0]["text"] == (
             "Send updates with /boundary fyi and questions with /boundary ask; "
             "/boundary client Alex shows more.\n"
@@ -267,7 +267,7 @@ def test_the_outbox_waits_as_long_as_slack_asked(engine: Engine, clock: ManualCl
         )
 
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
-        worker = OutboxWorker(engine, clock, {"slack": platform})
+        worker = OutboxWorker(engine, clock, transports={"slack": platform})
         slack.throttle("chat.postMessage", retry_after=42)
         await worker.deliver_due()
         with Session(engine) as session:
@@ -379,7 +379,7 @@ def test_the_outbox_delivers_a_rows_files_from_the_database(
         )
 
     async def scenario(slack: FakeSlack, platform: SlackPlatform) -> None:
-        await OutboxWorker(engine, clock, {"slack": platform}).deliver_due()
+        await OutboxWorker(engine, clock, transports={"slack": platform}).deliver_due()
         with Session(engine) as session:
             assert session.exec(select(Outbox)).one().status == "sent"
         [upload] = slack.uploads_to("DALEX")

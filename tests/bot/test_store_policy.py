@@ -251,11 +251,11 @@ def test_policy_json_fills_in_every_field_and_keeps_unknown_ones() -> None:
 def test_setting_a_field_from_chat_records_it(engine: Engine) -> None:
     with transaction(engine) as session:
         coach = add_coach(session, **default_policy_json())
-        set_policy_field(coach, "reply_within", ReplyPromise(2, "d"), from_chat=True)
-        set_policy_field(coach, "billing", OTHER_VALUES["billing"], from_chat=True)
-        set_policy_field(coach, "digest_time", None, from_chat=True)
-        set_policy_field(coach, "weekly_quota", 4, from_chat=False)
-        set_policy_field(coach, "reply_within", "3d", from_chat=True)
+        set_policy_field(coach, "reply_within", value=ReplyPromise(2, "d"), from_chat=True)
+        set_policy_field(coach, "billing", value=OTHER_VALUES["billing"], from_chat=True)
+        set_policy_field(coach, "digest_time", value=None, from_chat=True)
+        set_policy_field(coach, "weekly_quota", value=4, from_chat=False)
+        set_policy_field(coach, "reply_within", value="3d", from_chat=True)
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -271,9 +271,9 @@ def test_setting_an_unknown_or_bad_field_changes_nothing() -> None:
     coach = Coach(key="m", name="M", policy={}, created_at=NOW)
 
     with pytest.raises(ValueError, match="no such setting"):
-        set_policy_field(coach, "coach_name", "X", from_chat=True)
+        set_policy_field(coach, "coach_name", value="X", from_chat=True)
     with pytest.raises(ValueError, match="timezone"):
-        set_policy_field(coach, "timezone", "Nowhere/Town", from_chat=True)
+        set_policy_field(coach, "timezone", value="Nowhere/Town", from_chat=True)
 
     assert (coach.policy, coach.chat_set) == ({}, [])
 
@@ -341,7 +341,7 @@ def test_every_policy_field_can_be_overridden_for_one_client(engine: Engine, nam
         alex = add_client(session, coach)
         sam = Client(coach_id=coach.id, name="Sam", mode="specific", created_at=NOW)
         session.add(sam)
-        set_override(alex, name, OTHER_VALUES[name])
+        set_override(alex, name, value=OTHER_VALUES[name])
 
     with transaction(engine) as session:
         alex_contract = contract_for(UnitOfWork(session), session.get(Client, alex.id))
@@ -354,10 +354,10 @@ def test_every_policy_field_can_be_overridden_for_one_client(engine: Engine, nam
 
 def test_removing_an_override_restores_the_coach_policy() -> None:
     client = Client(coach_id=1, name="Alex", mode="specific", created_at=NOW)
-    set_override(client, "timezone", "Asia/Tokyo")
-    set_override(client, "weekly_quota", 2)
+    set_override(client, "timezone", value="Asia/Tokyo")
+    set_override(client, "weekly_quota", value=2)
 
-    set_override(client, "timezone", None)
+    set_override(client, "timezone", value=None)
 
     assert client.overrides == {"weekly_quota": 2}
     assert client_overrides(client) == {"weekly_quota": 2}
@@ -365,7 +365,7 @@ def test_removing_an_override_restores_the_coach_policy() -> None:
 
 def test_the_weekly_quota_column_overrides_the_policy_quota() -> None:
     client = Client(coach_id=1, name="Alex", mode="specific", weekly_quota=5, created_at=NOW)
-    set_override(client, "weekly_quota", 2)
+    set_override(client, "weekly_quota", value=2)
 
     assert client_overrides(client)["weekly_quota"] == 5
 
@@ -389,7 +389,7 @@ def test_sync_creates_a_configured_coach_with_its_initial_policy(
     engine: Engine, clock: ManualClock
 ) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], clock.now())
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], now=clock.now())
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -413,9 +413,9 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
     engine: Engine, clock: ManualClock
 ) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], clock.now())
-        set_policy_field(coach, "timezone", "Asia/Tokyo", from_chat=True)
-        set_policy_field(coach, "digest_time", None, from_chat=True)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], now=clock.now())
+        set_policy_field(coach, "timezone", value="Asia/Tokyo", from_chat=True)
+        set_policy_field(coach, "digest_time", value=None, from_chat=True)
     changed = CoachSettings(
         key="melody",
         name="Melody Pond",
@@ -429,7 +429,7 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
 
     clock.advance(timedelta(days=1))
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [changed], clock.now())
+        sync_coaches(UnitOfWork(session), [changed], now=clock.now())
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -444,10 +444,10 @@ def test_what_the_coach_set_in_chat_survives_a_restart_with_other_config(
 
 def test_a_restart_with_the_same_config_changes_nothing(engine: Engine) -> None:
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [MELODY], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY], now=NOW)
         before = policy_json(session.exec(select(Coach)).one())
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [MELODY], NOW + timedelta(hours=1))
+        sync_coaches(UnitOfWork(session), [MELODY], now=NOW + timedelta(hours=1))
         coach = session.exec(select(Coach)).one()
         assert policy_json(coach) == before
         assert len(identities(session)) == 2
@@ -456,29 +456,29 @@ def test_a_restart_with_the_same_config_changes_nothing(engine: Engine) -> None:
 def test_a_coach_left_out_of_config_keeps_their_row(engine: Engine) -> None:
     sam = CoachSettings(key="sam", name="Sam")
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [MELODY, sam], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY, sam], now=NOW)
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [sam], NOW)
+        sync_coaches(UnitOfWork(session), [sam], now=NOW)
         assert {c.key for c in session.exec(select(Coach)).all()} == {"melody", "sam"}
 
 
 def test_a_learned_slack_dm_channel_is_kept(engine: Engine) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], now=NOW)
         slack = session.exec(select(Identity).where(Identity.platform == "slack")).one()
         slack.chat_id = "D0DM"
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [MELODY], NOW)
+        sync_coaches(UnitOfWork(session), [MELODY], now=NOW)
         assert ("slack", "U1001", "D0DM", coach.id, None) in identities(session)
 
 
 def test_a_changed_platform_id_moves_the_identity(engine: Engine) -> None:
     with transaction(engine) as session:
-        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], now=NOW)
     moved = CoachSettings(key="melody", name="Melody", telegram_user_id="2002")
 
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [moved], NOW)
+        sync_coaches(UnitOfWork(session), [moved], now=NOW)
 
     with transaction(engine) as session:
         coach = session.exec(select(Coach)).one()
@@ -496,10 +496,10 @@ def test_a_coach_who_is_also_a_client_keeps_the_client_link(engine: Engine) -> N
             Identity(platform="telegram", user_id="1001", chat_id="1001", client_id=client.id)
         )
     with transaction(engine) as session:
-        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], NOW)
+        (coach,) = sync_coaches(UnitOfWork(session), [MELODY], now=NOW)
         assert ("telegram", "1001", "1001", coach.id, client.id) in identities(session)
 
     without_telegram = CoachSettings(key="melody", name="Melody", slack_user_id="U1001")
     with transaction(engine) as session:
-        sync_coaches(UnitOfWork(session), [without_telegram], NOW)
+        sync_coaches(UnitOfWork(session), [without_telegram], now=NOW)
         assert ("telegram", "1001", "1001", None, client.id) in identities(session)

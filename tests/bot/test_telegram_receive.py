@@ -335,7 +335,7 @@ def test_an_update_skipped_for_good_is_asked_again_and_shown_in_the_digest(
             told = rig.inbox(ALEX)
             with Session(rig.app.engine) as session:
                 coach = session.exec(select(Coach)).one()
-                digest = build_digest(UnitOfWork(session), coach, clock.now())
+                digest = build_digest(UnitOfWork(session), coach, now=clock.now())
                 assert digest is not None
                 return told, render_text(digest)
 

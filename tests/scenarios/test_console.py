@@ -19,7 +19,7 @@ def console(tmp_path: Path, script: str) -> str:
     """Run the console on a fresh SQLite file with `script` typed in; return the screen."""
     settings = Settings(database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'console.db'}"))
     out = io.StringIO()
-    run_console(settings, io.StringIO(script), out, files_dir=tmp_path / "files")
+    run_console(settings, io.StringIO(script), stdout=out, files_dir=tmp_path / "files")
     return out.getvalue()
 
 

@@ -42,7 +42,7 @@ def render_digest(h: Harness) -> Outbox:
         ensure_timers(UnitOfWork(session), h.clock.now())
         timer = session.exec(select(Timer).where(Timer.kind == "digest")).one()
         h.clock.set(timer.due_at)
-        run_timer(UnitOfWork(session), timer, timer.due_at)
+        run_timer(UnitOfWork(session), timer, now=timer.due_at)
         return session.exec(
             select(Outbox).where(col(Outbox.idempotency_key).startswith("digest:"))
         ).one()

@@ -117,7 +117,7 @@ def test_a_wrong_code_is_refused_and_counted_without_the_account(h: Harness) -> 
         key = session.get(Meta, HASH_KEY)
     user_id = h.people["guesser"].user_id
     assert key is not None and len(key.value) == 64  # made at first use, kept for every process
-    assert failed.who_hash == who_hash(key.value.encode(), "telegram", user_id)
+    assert failed.who_hash == who_hash(key.value.encode(), "telegram", user_id=user_id)
     assert failed.who_hash != hashlib.sha256(f"telegram:{user_id}".encode()).hexdigest()
     h.say("guesser", "/start another-wrong-one")
     with Session(h.engine) as session:
@@ -132,7 +132,7 @@ def test_a_configured_hash_key_is_used_and_none_is_stored(h: Harness) -> None:
     with Session(h.engine) as session:
         [failed] = session.exec(select(FailedJoin)).all()
         assert session.exec(select(Meta)).all() == []
-    assert failed.who_hash == who_hash(b"k" * 40, "telegram", h.people["guesser"].user_id)
+    assert failed.who_hash == who_hash(b"k" * 40, "telegram", user_id=h.people["guesser"].user_id)
 
 
 def test_the_invite_answer_is_blanked_once_sent_and_the_code_rests_nowhere(

@@ -68,7 +68,7 @@ def test_a_former_clients_slack_home_says_coaching_has_ended(h: Harness) -> None
         session.add(Identity(platform="slack", user_id="U201", chat_id="D201", client_id=alex.id))
         session.commit()
     with looking(h.engine) as uow:
-        view = json.dumps(home_view(home(uow, "slack", "U201", NOW)))
+        view = json.dumps(home_view(home(uow, "slack", user_id="U201", now=NOW)))
     assert "ended on Sat 31 Oct 2026" in view
     assert "passed on straight away" not in view
 

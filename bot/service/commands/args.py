@@ -50,7 +50,7 @@ def split_first(args: str) -> tuple[str, str]:
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (text, "")
 
 
-def rules_error(command: str, error: ValueError, example: str = "") -> UsageError:
+def rules_error(command: str, error: ValueError, *, example: str = "") -> UsageError:
     """A rules ValueError (`hours: ...`) as one line of `command`, with an example if none."""
     text = "".join(ch for ch in " ".join(str(error).split()) if ch.isprintable())
     label, sep, body = text.partition(": ")
@@ -93,7 +93,7 @@ def parse_duration(text: str, example: str, *, high: int = MAX_MINUTES) -> int:
     if not text or match is None or not any(match.groups()):
         raise problem(example, f"'{shown(text)}' is not a duration")
     minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
-    return bounded(minutes, text, example, low=1, high=high, what="minutes")
+    return bounded(minutes, text, example=example, low=1, high=high, what="minutes")
 
 
 def out_of_range(example: str, value: str, *, low: object, high: object, what: str) -> UsageError:
@@ -105,7 +105,7 @@ def out_of_range(example: str, value: str, *, low: object, high: object, what: s
     )
 
 
-def bounded(value: int, text: str, example: str, *, low: int, high: int, what: str) -> int:
+def bounded(value: int, text: str, *, example: str, low: int, high: int, what: str) -> int:
     """`value` if low <= value <= high, else the one out-of-range line."""
     if low <= value <= high:
         return value
@@ -119,7 +119,7 @@ def parse_count(text: str, example: str, *, what: str, high: int, low: int = 0) 
         raise problem(
             example, f"'{shown(text)}' is not {what} (a whole number from {low} to {high})"
         )
-    return bounded(int(number), number, example, low=low, high=high, what="a number")
+    return bounded(int(number), number, example=example, low=low, high=high, what="a number")
 
 
 def parse_mode(text: str, example: str) -> Mode:
@@ -143,7 +143,7 @@ def parse_zone(text: str, example: str) -> str:
         raise problem(example, f"'{shown(text)}' is not a time zone name") from None
 
 
-def local_datetime(day: date, clock: time, zone: str, example: str) -> datetime:
+def local_datetime(day: date, clock: time, *, zone: str, example: str) -> datetime:
     """`day` at `clock` on the wall in `zone`, as an aware UTC datetime."""
     tz = time_zone(zone)
     try:
@@ -175,7 +175,7 @@ def coach_of(ctx: Context) -> Coach:
     return ctx.actor.coach
 
 
-def find_client(ctx: Context, name: str, example: str) -> Client:
+def find_client(ctx: Context, name: str, *, example: str) -> Client:
     """The asker's client called `name`, or one line naming the closest match."""
     coach = coach_of(ctx)
     if not name:
@@ -183,7 +183,7 @@ def find_client(ctx: Context, name: str, example: str) -> Client:
     client = ctx.uow.clients.by_name(coach.id or 0, name)
     if client is not None:
         return client
-    if _has_pending_invite(ctx.uow, coach.id or 0, name, ctx.now):
+    if _has_pending_invite(ctx.uow, coach.id or 0, name=name, now=ctx.now):
         raise UsageError(f"{shown(name)} has an invite but has not joined yet.")
     names = {c.name.casefold(): c.name for c in clients_of(ctx.uow, coach.id or 0)}
     close = difflib.get_close_matches(name.casefold(), list(names), n=1, cutoff=0.6)
@@ -197,6 +197,6 @@ def clients_of(uow: UnitOfWork, coach_id: int) -> list[Client]:
     return sorted(rows, key=lambda c: c.name.casefold())
 
 
-def _has_pending_invite(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> bool:
+def _has_pending_invite(uow: UnitOfWork, coach_id: int, *, name: str, now: datetime) -> bool:
     invites = uow.invites.unused(coach_id, valid_at=now)
     return any(i.client_name.casefold() == name.casefold() for i in invites)

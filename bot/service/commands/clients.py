@@ -46,21 +46,21 @@ def clients(ctx: Context, args: str) -> str:
     zone = coach_policy(ctx.uow, coach).timezone
     rows = clients_of(ctx.uow, coach.id or 0)
     lines = [f"Your clients ({len(rows)}):" if rows else "No clients yet. /invite Alex adds one."]
-    lines.extend(_client_line(ctx.uow, c, zone, ctx.now) for c in rows)
-    pending = _pending_invites(ctx.uow, coach.id or 0, ctx.now)
+    lines.extend(_client_line(ctx.uow, c, zone=zone, now=ctx.now) for c in rows)
+    pending = _pending_invites(ctx.uow, coach.id or 0, now=ctx.now)
     if pending:
         lines.append("Invites not used yet:")
-        lines.extend(_invite_line(i, zone, ctx.now) for i in pending)
+        lines.extend(_invite_line(i, zone, now=ctx.now) for i in pending)
     return "\n".join(lines)
 
 
-def _invite_line(invite: Invite, zone: str, now: datetime) -> str:
+def _invite_line(invite: Invite, zone: str, *, now: datetime) -> str:
     what = "another account" if invite.client_id else invite.mode
     until = format_local(invite.expires_at, zone, now)
     return f"• {invite.client_name} ({what}), valid until {until}"
 
 
-def _client_line(uow: UnitOfWork, client: Client, zone: str, now: datetime) -> str:
+def _client_line(uow: UnitOfWork, client: Client, *, zone: str, now: datetime) -> str:
     platforms = {identity.platform for identity in uow.identities.of_client(client.id)}
     parts = [client.name, client.mode, ", ".join(sorted(platforms)) or "no chat"]
     now_standing = standing(contract_for(uow, client), now)
@@ -73,7 +73,7 @@ def _client_line(uow: UnitOfWork, client: Client, zone: str, now: datetime) -> s
     return "• " + " · ".join(parts)
 
 
-def _pending_invites(uow: UnitOfWork, coach_id: int, now: datetime) -> list[Invite]:
+def _pending_invites(uow: UnitOfWork, coach_id: int, *, now: datetime) -> list[Invite]:
     return list(uow.invites.unused(coach_id, valid_at=now))
 
 
@@ -81,14 +81,14 @@ def _pending_invites(uow: UnitOfWork, coach_id: int, now: datetime) -> list[Invi
 def client(ctx: Context, args: str) -> str:
     """One client's terms, and exactly what they would be told right now."""
     name, _ = split_first(args)
-    return client_text(ctx.uow, find_client(ctx, name, "/client Alex"), ctx.now)
+    return client_text(ctx.uow, find_client(ctx, name, example="/client Alex"), now=ctx.now)
 
 
 @COMMANDS.add("mode", roles={Role.COACH}, usage="/mode Alex open_door|specific|sessions_only")
 def mode(ctx: Context, args: str) -> str:
     """What between-session contact a client may have."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, MODE_EXAMPLE)
+    found = find_client(ctx, name, example=MODE_EXAMPLE)
     if not rest:
         raise problem(
             MODE_EXAMPLE, f"give {found.name}'s mode (open_door, specific, sessions_only)"
@@ -102,11 +102,11 @@ def mode(ctx: Context, args: str) -> str:
 def allow(ctx: Context, args: str) -> str:
     """The kinds of message a client in specific mode may send between sessions."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, ALLOW_EXAMPLE)
+    found = find_client(ctx, name, example=ALLOW_EXAMPLE)
     try:
         kinds = parse_kinds(rest)
     except ValueError as error:
-        raise rules_error("allow", error, ALLOW_EXAMPLE) from None
+        raise rules_error("allow", error, example=ALLOW_EXAMPLE) from None
     found.allowed = ",".join(k.value for k in Kind if k in kinds)
     ctx.uow.add(found)
     note = ""
@@ -119,7 +119,7 @@ def allow(ctx: Context, args: str) -> str:
 def quota(ctx: Context, args: str) -> str:
     """How many messages that need a reply a client may send a week (0 = no limit)."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, QUOTA_EXAMPLE)
+    found = find_client(ctx, name, example=QUOTA_EXAMPLE)
     if not rest:
         raise problem(QUOTA_EXAMPLE, "give the number of messages a week (0 = no limit)")
     found.weekly_quota = parse_count(rest, QUOTA_EXAMPLE, what="a weekly number", high=100)
@@ -144,9 +144,9 @@ def _terms_words(ctx: Context, found: Client) -> str:
 def next_session(ctx: Context, args: str) -> str:
     """A client's next session, in your time zone; none when none is booked."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, SESSION_EXAMPLE)
+    found = find_client(ctx, name, example=SESSION_EXAMPLE)
     zone = coach_policy(ctx.uow, coach_of(ctx)).timezone
-    when = None if rest.lower() == NONE else _session_time(rest, zone, ctx.now)
+    when = None if rest.lower() == NONE else _session_time(rest, zone, now=ctx.now)
     if found.next_session is not None and found.next_session <= ctx.now:
         found.last_session = found.next_session  # the session that was, is now the last one
     found.next_session = when
@@ -158,7 +158,7 @@ def next_session(ctx: Context, args: str) -> str:
     return f"{found.name}'s next session: {format_local(when, zone, ctx.now)}{seen}."
 
 
-def _session_time(text: str, zone: str, now: datetime) -> datetime:
+def _session_time(text: str, zone: str, *, now: datetime) -> datetime:
     """`2026-12-03 10:00` on the coach's wall clock, in the future, as UTC."""
     parts = text.split()
     if not parts:
@@ -167,7 +167,9 @@ def _session_time(text: str, zone: str, now: datetime) -> datetime:
     day = parse_date(" ".join(day_words), SESSION_EXAMPLE)
     if clock is None:
         raise problem(SESSION_EXAMPLE, "give the time of the session too")
-    when = local_datetime(day, parse_time(clock, SESSION_EXAMPLE), zone, SESSION_EXAMPLE)
+    when = local_datetime(
+        day, parse_time(clock, SESSION_EXAMPLE), zone=zone, example=SESSION_EXAMPLE
+    )
     if when <= now:
         raise problem(SESSION_EXAMPLE, f"{day} {clock} is in the past")
     return when
@@ -177,7 +179,7 @@ def _session_time(text: str, zone: str, now: datetime) -> datetime:
 def contract_period(ctx: Context, args: str) -> str:
     """A client's contract period (first and last day); after it they are a former client."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, CONTRACT_EXAMPLE)
+    found = find_client(ctx, name, example=CONTRACT_EXAMPLE)
     parts = rest.split()
     if parts == [NONE]:
         found.contract_start = found.contract_end = None

@@ -26,7 +26,7 @@ def closed(ctx: Context, args: str) -> str:
     coach = coach_of(ctx)
     parts = args.split(maxsplit=2)
     if not parts:
-        return closure_list(ctx.uow, coach, ctx.now)
+        return closure_list(ctx.uow, coach, now=ctx.now)
     if len(parts) < 2:
         raise problem(CLOSED_EXAMPLE, "give the first and the last closed day")
     start, end = parse_date(parts[0], CLOSED_EXAMPLE), parse_date(parts[1], CLOSED_EXAMPLE)
@@ -42,7 +42,7 @@ def closed(ctx: Context, args: str) -> str:
     ctx.uow.flush()
     policy = coach_policy(ctx.uow, coach)
     try:
-        back = policy.calendar.next_open(_local_start(policy, start, ctx.now))
+        back = policy.calendar.next_open(_local_start(policy, start, now=ctx.now))
     except ValueError:
         ctx.uow.delete(closure)
         raise problem(CLOSED_EXAMPLE, "that leaves no open time in the next 3 years") from None
@@ -52,7 +52,7 @@ def closed(ctx: Context, args: str) -> str:
     )
 
 
-def closure_list(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
+def closure_list(uow: UnitOfWork, coach: Coach, *, now: datetime) -> str:
     """The coach's closures that are not over yet, with the numbers /reopen takes."""
     current = today(coach_policy(uow, coach), now)
     rows = [c for c in uow.coaches.closures(coach.id or 0) if c.end >= current]
@@ -85,7 +85,7 @@ def today(policy: Policy, now: datetime) -> date:
     return now.astimezone(policy.calendar.tz).date()
 
 
-def _local_start(policy: Policy, start: date, now: datetime) -> datetime:
+def _local_start(policy: Policy, start: date, *, now: datetime) -> datetime:
     """The closure's first moment, or now if it has begun."""
     first = policy.calendar.tz.localize(datetime.combine(start, time()))
     return max(first, now)

@@ -24,7 +24,7 @@ CONFIRM = "confirm"
 def export(ctx: Context, args: str) -> Reply:
     """Everything stored about a client, as one JSON file (for their access request)."""
     name, _ = split_first(args)
-    client = find_client(ctx, name, EXPORT_EXAMPLE)
+    client = find_client(ctx, name, example=EXPORT_EXAMPLE)
     data = client_data(ctx.uow, client)
     content = export_json(data, coach=coach_of(ctx), now=ctx.now)
     filename = export_filename(client)
@@ -38,7 +38,7 @@ def export(ctx: Context, args: str) -> Reply:
 def forget_client(ctx: Context, args: str) -> str:
     """Erase a client and everything stored about them; it cannot be undone."""
     name, rest = split_first(args)
-    client = find_client(ctx, name, FORGET_EXAMPLE)
+    client = find_client(ctx, name, example=FORGET_EXAMPLE)
     data = client_data(ctx.uow, client)
     if not rest:
         return (
@@ -48,6 +48,6 @@ def forget_client(ctx: Context, args: str) -> str:
     if rest.strip().lower() != CONFIRM:
         raise problem(FORGET_EXAMPLE, f"add the word {CONFIRM} to erase {client.name}")
     key = hash_key(ctx.uow, ctx.services.get(HASH_KEY))
-    forget(ctx.uow, coach_of(ctx), data, key=key)
+    forget(ctx.uow, coach_of(ctx), data=data, key=key)
     # no name here: this answer is kept like any other, and nothing may name them now
     return "Done: that client and everything stored about them are erased."

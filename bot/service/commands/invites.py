@@ -70,7 +70,7 @@ def invite(ctx: Context, args: str) -> str:
     chosen = parse_mode(rest, INVITE_EXAMPLE) if rest else None
     mode = Mode(existing.mode) if existing else chosen or coach_policy(ctx.uow, coach).default_mode
     name = existing.name if existing else name
-    _revoke_pending(ctx.uow, coach.id or 0, name, ctx.now)
+    _revoke_pending(ctx.uow, coach.id or 0, name=name, now=ctx.now)
     code = secrets.token_urlsafe(24)
     row = Invite(
         coach_id=coach.id or 0,
@@ -106,7 +106,7 @@ def invite(ctx: Context, args: str) -> str:
     return text
 
 
-def _revoke_pending(uow: UnitOfWork, coach_id: int, name: str, now: datetime) -> None:
+def _revoke_pending(uow: UnitOfWork, coach_id: int, *, name: str, now: datetime) -> None:
     """A new invite for a name replaces the older unused ones, so only one code works."""
     for old in uow.invites.unused(coach_id):
         if old.client_name.casefold() == name.casefold() and old.expires_at > now:
@@ -127,21 +127,21 @@ def start(ctx: Context, args: str) -> str:
     if not code:
         return HOW_TO_JOIN
     key = hash_key(ctx.uow, ctx.services.get(HASH_KEY))
-    who = who_hash(key, ctx.inbound.platform, ctx.inbound.user_id)
-    locked = locked_until(ctx.uow, who, ctx.now)
+    who = who_hash(key, ctx.inbound.platform, user_id=ctx.inbound.user_id)
+    locked = locked_until(ctx.uow, who, now=ctx.now)
     if locked is not None:
         minutes = max(1, -(-int((locked - ctx.now).total_seconds()) // 60))
         return f"Too many wrong codes from this account. Try again in {minutes} minutes."
     if everyone_locked_until(ctx.uow, ctx.now) is not None:
         return TOO_MANY
-    row = _usable_invite(ctx.uow, code, ctx.now)
+    row = _usable_invite(ctx.uow, code, now=ctx.now)
     if isinstance(row, str):
         ctx.uow.add(FailedJoin(who_hash=who, at=ctx.now))
         return row
     return join(ctx, row)
 
 
-def _usable_invite(uow: UnitOfWork, code: str, now: datetime) -> Invite | str:
+def _usable_invite(uow: UnitOfWork, code: str, *, now: datetime) -> Invite | str:
     """The invite a code names if it can be used now, else what is wrong with it."""
     if len(code) > MAX_CODE or any(ch.isspace() for ch in code):
         return WRONG_CODE
@@ -155,7 +155,7 @@ def _usable_invite(uow: UnitOfWork, code: str, now: datetime) -> Invite | str:
     return row
 
 
-def locked_until(uow: UnitOfWork, who: str, now: datetime) -> datetime | None:
+def locked_until(uow: UnitOfWork, who: str, *, now: datetime) -> datetime | None:
     """When an account that sent 5 wrong codes within an hour may try again, if not yet."""
     uow.invites.forget_failures(before=now - 2 * FAILURE_WINDOW)
     times = uow.invites.failure_times(since=now - 2 * FAILURE_WINDOW, who_hash=who)
@@ -192,7 +192,7 @@ def join(ctx: Context, row: Invite) -> str:
     row.client_id = client.id
     ctx.uow.add(row)
     _link(ctx, client)
-    _tell_coach(ctx, coach, client)
+    _tell_coach(ctx, coach, client=client)
     contract = contract_for(ctx.uow, client)
     return welcome_text(contract, ctx.now)
 
@@ -221,7 +221,7 @@ def _link(ctx: Context, client: Client) -> None:
     ctx.uow.flush()
 
 
-def _tell_coach(ctx: Context, coach: Coach, client: Client) -> None:
+def _tell_coach(ctx: Context, coach: Coach, *, client: Client) -> None:
     chat = ctx.uow.identities.coach_chat(coach.id or 0, prefer=ctx.inbound.platform)
     if chat is None:
         return

@@ -46,12 +46,12 @@ OFF = {"off", "none", "no"}
 MIN_RATE, MAX_RATE = Decimal("0.01"), Decimal(100_000)
 
 
-def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
+def set_field(ctx: Context, command: str, *, field: str, value: Any) -> Policy:
     """Validate and store one policy field as set in chat; return the new policy."""
     coach = coach_of(ctx)
     before, chat_set = dict(coach.policy), list(coach.chat_set)
     try:
-        set_policy_field(coach, field, value, from_chat=True)
+        set_policy_field(coach, field, value=value, from_chat=True)
         policy = coach_policy(ctx.uow, coach)
         policy.calendar.next_open(ctx.now)  # the schedule still has open time
     except ValueError as error:
@@ -64,7 +64,7 @@ def set_field(ctx: Context, command: str, field: str, value: Any) -> Policy:
 @COMMANDS.add("policy", roles={Role.COACH}, usage="/policy")
 def show_policy(ctx: Context, args: str) -> str:
     """Your settings, and exactly what a client would be told right now."""
-    return policy_text(ctx.uow, coach_of(ctx), ctx.now)
+    return policy_text(ctx.uow, coach_of(ctx), now=ctx.now)
 
 
 @COMMANDS.add("timezone", roles={Role.COACH, Role.CLIENT}, usage=ZONE_EXAMPLE)
@@ -76,7 +76,7 @@ def timezone(ctx: Context, args: str) -> str:
     if not args.strip():
         return f"Your time zone is {policy.timezone}. Change it like this: {ZONE_EXAMPLE}"
     zone = parse_zone(args.strip(), ZONE_EXAMPLE)
-    policy = set_field(ctx, "timezone", "timezone", zone)
+    policy = set_field(ctx, "timezone", field="timezone", value=zone)
     return (
         f"Time zone set: {policy.timezone}. It is {format_local(ctx.now, policy.timezone)} "
         f"there; your hours ({policy.calendar.describe_hours()}) are read in it."
@@ -98,7 +98,7 @@ def hours(ctx: Context, args: str) -> str:
         weekly = parse_hours(args)
     except ValueError as error:
         raise rules_error("hours", error) from None
-    policy = set_field(ctx, "hours", "hours", str(weekly))
+    policy = set_field(ctx, "hours", field="hours", value=str(weekly))
     return f"Hours set: {weekly.describe()} ({policy.timezone})."
 
 
@@ -116,7 +116,7 @@ def reply_within(ctx: Context, args: str) -> str:
         raise out_of_range(example, args, low=low, high=high, what=what) from None
     except ValueError:
         raise problem(REPLY_EXAMPLE + " or 2d", f"'{shown(args)}' is not a reply time") from None
-    set_field(ctx, "reply_within", "reply_within", promise)
+    set_field(ctx, "reply_within", field="reply_within", value=promise)
     return f"Reply promise set: {promise.describe()} ({promise})."
 
 
@@ -128,11 +128,11 @@ def holidays(ctx: Context, args: str) -> str:
         current = coach_policy(ctx.uow, coach_of(ctx)).holidays or "off"
         return f"Public holidays: {current}. Change it like this: {HOLIDAYS_EXAMPLE} (or off)"
     if spec.lower() in OFF:
-        set_field(ctx, "holidays", "holidays", None)
+        set_field(ctx, "holidays", field="holidays", value=None)
         return "Public holidays off: you are open on them unless you add a /closed date."
     if len(spec) > 12 or " " in spec:
         raise problem(HOLIDAYS_EXAMPLE, f"'{shown(spec)}' is not a country code")
-    policy = set_field(ctx, "holidays", "holidays", spec.upper())
+    policy = set_field(ctx, "holidays", field="holidays", value=spec.upper())
     upcoming = next_holiday(policy.calendar, ctx.now)
     after = f" The next one: {upcoming}." if upcoming else ""
     return f"Public holidays set: {policy.holidays}. You are closed on them.{after}"
@@ -161,7 +161,7 @@ def digest(ctx: Context, args: str) -> str:
             f"Change it like this: {DIGEST_EXAMPLE} (or daily, or off)"
         )
     if len(parts) == 1 and parts[0].lower() in OFF:
-        set_field(ctx, "digest", "digest_time", None)
+        set_field(ctx, "digest", field="digest_time", value=None)
         return "Daily digest off. Updates are still kept; /digest 18:00 turns it back on."
     if len(parts) > 2:
         raise problem(DIGEST_EXAMPLE + " daily", "give a time, then daily or working")
@@ -172,8 +172,8 @@ def digest(ctx: Context, args: str) -> str:
         if every not in DIGEST_DAYS:
             raise problem(DIGEST_EXAMPLE + " daily", f"'{shown(parts[1])}' is not daily or working")
         daily = DIGEST_DAYS[every]
-        set_field(ctx, "digest", "digest_daily", daily)
-    policy = set_field(ctx, "digest", "digest_time", at)
+        set_field(ctx, "digest", field="digest_daily", value=daily)
+    policy = set_field(ctx, "digest", field="digest_time", value=at)
     return (
         f"Daily digest at {at:%H:%M} ({policy.timezone}) {_digest_days(daily)}, "
         "when there is something in it."
@@ -192,10 +192,10 @@ def billing(ctx: Context, args: str) -> str:
         policy = coach_policy(ctx.uow, coach_of(ctx))
         return f"Billing: {billing_words(policy)}. Change it like this: {BILLING_EXAMPLE} (or off)"
     if len(parts) == 1 and parts[0].lower() in OFF:
-        set_field(ctx, "billing", "billing", None)
+        set_field(ctx, "billing", field="billing", value=None)
         return "Billing off: logged time is kept but not billed."
     terms = parse_billing(parts, ctx.now.date())
-    policy = set_field(ctx, "billing", "billing", terms)
+    policy = set_field(ctx, "billing", field="billing", value=terms)
     return f"Billing set: {billing_words(policy)}."
 
 

@@ -134,7 +134,7 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self._commands
 
-    def run(self, ctx: Context, name: str, args: str) -> Reply:
+    def run(self, ctx: Context, name: str, *, args: str) -> Reply:
         """Run `/name args` for the asker and return what they are told, never raising."""
         command = self.get(name)
         role = ctx.actor.role

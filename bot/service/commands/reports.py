@@ -45,7 +45,7 @@ def report(ctx: Context, args: str) -> Reply:
     month = parse_month(args.strip()) if args.strip() else current_month(ctx.now, zone)
     if month > current_month(ctx.now, zone):
         raise problem(REPORT_EXAMPLE, f"{month:%Y-%m} has not begun yet")
-    content = build_report(ctx.uow, coach, month, ctx.now)
+    content = build_report(ctx.uow, coach, month=month, now=ctx.now)
     documents: tuple[Document, ...] = ()
     if content.picture:
         documents = (Document(f"report-{month:%Y-%m}.png", content.picture, "image/png"),)
@@ -76,7 +76,7 @@ def show(ctx: Context, args: str) -> str:
     client = ctx.uow.clients.get(message.client_id) if message is not None else None
     if message is None or client is None or message.coach_id != coach.id:
         return f"None of your clients' messages is numbered {number}."
-    text = show_text(ctx.uow, message, client, zone=coach_policy(ctx.uow, coach).timezone)
+    text = show_text(ctx.uow, message, client=client, zone=coach_policy(ctx.uow, coach).timezone)
     # Queued under the key the dispatcher answers with, so this row *is* the answer: it carries
     # the attachments to copy and the client's id (so /forget erases it), and is sent once.
     inbound = ctx.inbound
@@ -96,7 +96,7 @@ def show(ctx: Context, args: str) -> str:
     return text
 
 
-def show_text(uow: UnitOfWork, message: Message, client: Client, *, zone: str) -> str:
+def show_text(uow: UnitOfWork, message: Message, *, client: Client, zone: str) -> str:
     """The head line (who, kind, when, what became of it) and the whole text."""
     head = [f"#{message.id}", client.name, message.kind or "message"]
     head.append(format_local(message.received_at, zone))
@@ -127,8 +127,8 @@ def brief(ctx: Context, args: str) -> str:
     if text in OFF:
         turn_off(ctx, "brief_hours")
         return f"Pre-session briefs off. {BRIEF_EXAMPLE} turns them back on."
-    hours = _amount(text, "h", BRIEF_EXAMPLE, high=MAX_BRIEF_HOURS, what="hours")
-    set_field(ctx, "brief", "brief_hours", hours)
+    hours = _amount(text, "h", example=BRIEF_EXAMPLE, high=MAX_BRIEF_HOURS, what="hours")
+    set_field(ctx, "brief", field="brief_hours", value=hours)
     return f"Pre-session briefs {hours} hour{'s' if hours != 1 else ''} before each session."
 
 
@@ -143,8 +143,8 @@ def notice(ctx: Context, args: str) -> str:
     if text in OFF:
         turn_off(ctx, "notice_days")
         return f"Closure notices off: clients are not told ahead. {NOTICE_EXAMPLE} turns them on."
-    days = _amount(text, "d", NOTICE_EXAMPLE, high=MAX_NOTICE_DAYS, what="days")
-    set_field(ctx, "notice", "notice_days", days)
+    days = _amount(text, "d", example=NOTICE_EXAMPLE, high=MAX_NOTICE_DAYS, what="days")
+    set_field(ctx, "notice", field="notice_days", value=days)
     return f"Clients hear of a closure {days} day{'s' if days != 1 else ''} before it begins."
 
 
@@ -158,7 +158,7 @@ def turn_off(ctx: Context, field: str) -> None:
     ctx.uow.add(coach)
 
 
-def _amount(text: str, unit: str, example: str, *, high: int, what: str) -> int:
+def _amount(text: str, unit: str, *, example: str, high: int, what: str) -> int:
     """`12h` or `12` (for unit `h`) as a whole number from 1 to `high`."""
     number = text[:-1] if text.endswith(unit) else text
     if not (number.isascii() and number.isdigit()):

@@ -36,7 +36,7 @@ def billing_words(policy: Policy) -> str:
     return f"{billing_sentence(policy)[:-1]}, rounded up to {increment} {unit}"
 
 
-def policy_text(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
+def policy_text(uow: UnitOfWork, coach: Coach, *, now: datetime) -> str:
     """The coach's settings and what a client in the default mode would get right now."""
     policy = coach_policy(uow, coach)
     closures = [c for c in uow.coaches.closures(coach.id or 0) if c.end >= _today(policy, now)]
@@ -65,7 +65,7 @@ def policy_text(uow: UnitOfWork, coach: Coach, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def client_text(uow: UnitOfWork, client: Client, now: datetime) -> str:
+def client_text(uow: UnitOfWork, client: Client, *, now: datetime) -> str:
     """One client's terms and exactly what they would get right now."""
     contract = contract_for(uow, client)
     policy, zone = contract.policy, contract.policy.timezone
@@ -82,8 +82,8 @@ def client_text(uow: UnitOfWork, client: Client, now: datetime) -> str:
         ),
         f"Allowed kinds in specific mode: {client.allowed.replace(',', ', ') or 'none'}",
         f"Weekly quota: {quota}" + (" (your policy)" if client.weekly_quota is None else ""),
-        f"Next session: {_when(now_standing.next_session, zone, now)}",
-        f"Last session: {_when(_last_session(client, now), zone, now)}",
+        f"Next session: {_when(now_standing.next_session, zone, now=now)}",
+        f"Last session: {_when(_last_session(client, now), zone, now=now)}",
         f"Contract: {_period(client)}" + _former_words(now_standing),
         f"Times shown to {client.name} in: {contract.client_timezone}",
         "",
@@ -106,7 +106,7 @@ def _identities(uow: UnitOfWork, client: Client) -> list[Identity]:
     return uow.identities.of_client(client.id)
 
 
-def _when(when: datetime | None, zone: str, now: datetime) -> str:
+def _when(when: datetime | None, zone: str, *, now: datetime) -> str:
     return format_local(when, zone, now) if when is not None else "none"
 
 

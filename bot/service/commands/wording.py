@@ -63,7 +63,7 @@ def message(ctx: Context, args: str) -> str:
         except ValueError as error:
             raise rules_error("message", error) from None
         templates[key] = text
-    policy = set_field(ctx, "message", "templates", templates)
+    policy = set_field(ctx, "message", field="templates", value=templates)
     done = "back to the default" if text.lower() == DEFAULT else "set"
     sample = preview(sample_contract(policy), ctx.now)[key]
     return f"{key} {done}. A client would now get:\n{sample}"
@@ -84,7 +84,7 @@ def crisis(ctx: Context, args: str) -> str:
     if len(text) > MAX_TEXT:
         raise problem(CRISIS_EXAMPLE, f"the text is longer than {MAX_TEXT} characters")
     value = None if text.lower() == DEFAULT else text
-    policy = set_field(ctx, "crisis", "crisis_text", value)
+    policy = set_field(ctx, "crisis", field="crisis_text", value=value)
     sample = preview(sample_contract(policy), ctx.now)["urgent"]
     done = "back to the default" if value is None else "set"
     return f"Crisis resources {done}. A client in crisis now gets:\n{sample}"
@@ -118,7 +118,7 @@ def crisis_phrases(ctx: Context, args: str) -> str:
             )
         phrase = phrases.pop(known.index(key))
         done = f"Crisis phrase removed: '{phrase}'. The built-in phrases still apply."
-    set_field(ctx, "crisis_phrases", "crisis_phrases", tuple(phrases))
+    set_field(ctx, "crisis_phrases", field="crisis_phrases", value=tuple(phrases))
     return done
 
 

@@ -27,7 +27,7 @@ MAX_NOTE = 200
 def reply(ctx: Context, args: str) -> str:
     """Send a client a message (or just reply to their forwarded message)."""
     name, text = split_first(args)
-    found = find_client(ctx, name, REPLY_EXAMPLE)
+    found = find_client(ctx, name, example=REPLY_EXAMPLE)
     text = clean(text)
     if not text:
         raise problem(REPLY_EXAMPLE, f"write the message for {found.name}")
@@ -46,7 +46,7 @@ def reply(ctx: Context, args: str) -> str:
 def log_time(ctx: Context, args: str) -> str:
     """Log between-session time for a client; billed by your terms beyond the free minutes."""
     name, rest = split_first(args)
-    found = find_client(ctx, name, LOG_EXAMPLE)
+    found = find_client(ctx, name, example=LOG_EXAMPLE)
     duration, note = split_first(rest)
     minutes = parse_duration(duration, LOG_EXAMPLE, high=MAX_LOGGED)
     note = " ".join(clean(note).split())
