@@ -34,7 +34,7 @@ from bot.service.privacy import HASH_KEY
 from bot.service.schedule import Scheduler, ensure_timers
 from bot.service.spelling import Spelling
 from bot.store.db import make_engine
-from bot.store.migrate import alembic_config, upgrade
+from bot.store.migrate import alembic_config, upgrade_engine
 from bot.store.policy import sync_coaches
 from bot.store.unit import unit_of_work
 
@@ -118,7 +118,7 @@ def build_app(
 
 def prepare_database(settings: Settings, engine: Engine, *, clock: Clock) -> None:
     """Bring the schema up to date and load the configured coaches and their timers."""
-    upgrade(settings.database.url)
+    upgrade_engine(engine)
     with unit_of_work(engine) as uow:
         sync_coaches(uow, settings.coaches, now=clock.now())
         ensure_timers(uow, clock.now())

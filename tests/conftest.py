@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
 from bot.clock import ManualClock
-from bot.store.db import make_engine
-from bot.store.migrate import upgrade
+from bot.store.db import MEMORY, make_engine
+from bot.store.migrate import upgrade, upgrade_engine
 
 PG_URL = os.environ.get("BOUNDARYBOT_TEST_DATABASE_URL")
 DB_PARAMS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -67,6 +67,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine on the fresh database."""
     eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(params=["memory"] + (["postgresql"] if PG_URL else []))
+def chat_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database for chat-level tests: SQLite in memory, PostgreSQL when configured.
+
+    The services take their unit of work from it like any other; nothing touches a file.
+    """
+    if request.param == "memory":
+        eng = make_engine(MEMORY)
+    else:
+        url = worker_pg_url()
+        reset_postgres(url)
+        eng = make_engine(url)
+    upgrade_engine(eng)
     yield eng
     eng.dispose()
 

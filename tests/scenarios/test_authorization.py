@@ -66,9 +66,9 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody with a client, Alex, a closure and an unused invite."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach()
     harness.add_client("Alex", user_id="201")
     harness.say("melody", "/closed 2026-12-24 2026-12-26")

@@ -12,8 +12,8 @@ from tests.harness import Harness
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
-    harness = Harness(engine, clock)
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London"})
     harness.add_client("Alex", user_id="201")
     return harness

@@ -18,9 +18,9 @@ COMMANDS = build_commands()
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody (London hours) and her client Alex, with a session booked."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London", "hours": "mon-fri 09:00-17:00"})
     harness.add_client("Alex", user_id="201", next_session=datetime(2026, 12, 3, 10, 0, tzinfo=UTC))
     return harness

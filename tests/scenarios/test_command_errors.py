@@ -221,9 +221,9 @@ def stored(engine: Engine) -> tuple[object, ...]:
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody with a joined client, Alex, and an invite out for Jo."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach()
     harness.add_client("Alex", user_id="201")
     harness.say("melody", "/invite Jo")

@@ -13,9 +13,9 @@ from tests.harness import Harness
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody, a coach, with one joined client, Alex (open door)."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach()
     harness.add_client("Alex", user_id="201")
     return harness

@@ -27,9 +27,9 @@ CRISIS = "I want to end my life"
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody (London, Mon-Fri 09:00-17:00, Monday 10:00 now) and her open-door client Alex."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London", "hours": "mon-fri 09:00-17:00"})
     harness.add_client("Alex", user_id="201")
     return harness

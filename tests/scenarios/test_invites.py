@@ -22,9 +22,9 @@ CODE = re.compile(r"start=([A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody, a coach on Telegram, with no clients yet."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach()
     return harness
 

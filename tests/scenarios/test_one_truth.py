@@ -24,9 +24,9 @@ PASSED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # last Friday's session
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody (London), Alex whose contract ended last month, and Sam whose session passed."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London", "hours": "mon-fri 09:00-17:00"})
     harness.add_client(
         "Alex",

@@ -18,9 +18,9 @@ MON_21 = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody (London, Mon-Fri 09:00-17:00) and her open-door client Alex."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London", "hours": "mon-fri 09:00-17:00"})
     harness.add_client("Alex", user_id="201")
     return harness

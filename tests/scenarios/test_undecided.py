@@ -17,9 +17,9 @@ from tests.harness import Harness
 
 
 @pytest.fixture
-def h(engine: Engine, clock: ManualClock) -> Harness:
+def h(chat_engine: Engine, clock: ManualClock) -> Harness:
     """Melody (London, Mon-Fri 09:00-17:00) with open-door Alex and `specific` Priya."""
-    harness = Harness(engine, clock)
+    harness = Harness(chat_engine, clock)
     harness.add_coach(policy={"timezone": "Europe/London", "hours": "mon-fri 09:00-17:00"})
     harness.add_client("Alex", user_id="201")
     harness.add_client("Priya", user_id="202", mode="specific", allowed="goals,question")
