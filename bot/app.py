@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.worker import OutboxOptions, OutboxWorker
-from bot.ports import Transport
+from bot.ports import Platform, Transport
 from bot.service.commands import (
     clients,
     closures,
@@ -39,6 +39,20 @@ from bot.store.policy import sync_coaches
 from bot.store.unit import unit_of_work
 
 log = logging.getLogger(__name__)
+
+
+def build_platforms(settings: Settings) -> dict[str, Platform]:
+    """The configured platforms, built from their settings (their SDKs load only if used)."""
+    built: dict[str, Platform] = {}
+    if settings.telegram is not None:
+        from bot.transports.telegram import TelegramPlatform
+
+        built["telegram"] = TelegramPlatform(settings.telegram)
+    if settings.slack is not None:
+        from bot.transports.slack import SlackPlatform
+
+        built["slack"] = SlackPlatform(settings.slack)
+    return built
 
 
 def build_commands() -> Registry:

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import DatabaseSettings, Secret, Settings, SlackSettings
-from bot.serve import StartFailed, serve
+from bot.ports import StartFailed
+from bot.serve import serve
 from bot.store.migrate import upgrade
 from bot.store.models import Message
 from bot.transports.edge import MAX_BODY, REPLACEMENT, scrub
