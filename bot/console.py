@@ -1,8 +1,8 @@
 """`boundarybot console`: the whole bot in a terminal, on SQLite, with no tokens.
 
 The console transport (`bot.transports.console`) turns typed lines into messages; this runner
-builds the app around it with a clock the person can move (`:time +3h`), and after every line
-fires what came due and delivers what waits, as the real workers would.
+builds the app around it with a clock the person can move (`:time +3h`: every timer on the way
+fires at its own time), and after every line delivers what waits, as the real workers would.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import re
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta, tzinfo
@@ -34,8 +35,9 @@ HELP = """Type lines as `name: text`, e.g.
   alex: 1                            (press button 1 of the newest message to alex)
   coach: >3 thanks, see you Thursday (reply to the message printed [#3], as on Telegram)
   alex: [photo] look at this         (a message with an attachment)
-:time +3h   move the clock forward and fire what came due; also +30m, +2d, mon 09:00,
-            09:00 (the next one) or 2026-11-23 21:00, in the first coach's zone
+:time +3h   move the clock forward (also +30m, +2d, mon 09:00, 09:00 for the next one, or
+            2026-11-23 21:00, in the first coach's zone); what comes due on the way is sent
+            at its own time
 [#N] numbers a message for `>N`; `/show N` (as the bot writes it) is a stored message's id
 :help   this help          :quit   leave"""
 
@@ -119,9 +121,37 @@ class Console:
                 " because timers that fired cannot be undone)\n"
             )
             return
+        await self.walk_to(when, zone=zone)
         self.clock.set(when)
         self.out.write(f"  (it is now {_moment(when.astimezone(zone))})\n")
         await self.settle()
+
+    async def walk_to(self, when: datetime, *, zone: tzinfo) -> None:
+        """Walk the clock to `when`, stopping at each timer due before it, as a live bot would.
+
+        A digest, reminder or brief then goes out at its own time, not all at once at the end
+        (a jump straight to `when` would look like a bot that was down all that time); what a
+        stop sends is printed under the time it was sent.
+        """
+        stopped: datetime | None = None
+        for _ in range(100_000):  # a bound, far past any jump a person types
+            with unit_of_work(self.app.engine) as uow:
+                ensure_timers(uow, self.clock.now())
+                due = uow.timers.next_due(until=when)
+            if due is None or due >= when or due == stopped:
+                break  # nothing more on the way (or a timer that cannot run: stop looking)
+            stopped = due
+            self.clock.set(max(due, self.clock.now()))
+            await self._settle_under_the_time(zone)
+
+    async def _settle_under_the_time(self, zone: tzinfo) -> None:
+        screen, self.transport.out = self.transport.out, io.StringIO()
+        try:
+            await self.settle()
+        finally:
+            sent, self.transport.out = self.transport.out, screen
+        if text := sent.getvalue():
+            self.out.write(f"  ({_moment(self.clock.now().astimezone(zone))})\n{text}")
 
     async def play(self, lines: Iterable[str]) -> None:
         """Feed a script of lines, echoing each as a chat transcript."""

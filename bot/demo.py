@@ -88,6 +88,8 @@ WEEK = [
     "coach: >{last} Yes: Tuesday 8 December, 14:00.",
     "coach: /reply Sam Sorry for the wait: yes to 5 km, and Wednesday works.",
     "coach: /log Sam 45 training plan by email",
+    "# Her 18:00 digest has Alex's news, marked as a former client's.",
+    ":time 2026-11-30 18:00",
     "# She looks at November: a report and a picture of when messages came in.",
     "coach: /report 2026-11",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Table, delete, or_, update
+from sqlalchemy import ColumnElement, Table, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -123,6 +123,15 @@ class Timers(Repository[Timer]):
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
         return self._session.get(Timer, timer_id)
+
+    def next_due(self, *, until: datetime) -> datetime | None:
+        """When the soonest pending timer due by `until` is due; None when none is."""
+        due: datetime | None = self._session.exec(
+            select(func.min(Timer.due_at)).where(
+                Timer.status == "pending", col(Timer.due_at) <= until
+            )
+        ).one()
+        return due
 
     def pending(self) -> list[Timer]:
         """Every pending timer, soonest first."""

@@ -174,3 +174,30 @@ def test_moving_the_clock_fires_what_came_due_and_the_coach_replies_by_number(
 )
 def test_console_explains_lines_it_cannot_use(tmp_path: Path, line: str, answer: str) -> None:
     assert answer in console(tmp_path, line + "\n")
+
+
+def test_a_long_clock_move_sends_each_thing_at_its_own_time(tmp_path: Path) -> None:
+    """`:time +3d` is three days of a live bot: digests at 18:00, a reminder before the promise."""
+    first = console(tmp_path, ":time 2030-01-07 08:00\ncoach: /invite Alex open_door\n")
+    code = invite_code(first)
+
+    screen = console(
+        tmp_path,
+        f":time 2030-01-07 08:30\nalex: /start {code}\n"
+        "alex: I ran 5k\nalex: 1\n"  # an update for Monday's digest
+        ":time 2030-01-07 10:00\nalex: /ask can we move Thursday?\n"  # 24 open hours: Thu 10:00
+        ":time +3d\n",
+    )
+
+    # Monday's digest went out at 18:00 on Monday, printed under that time, with the update
+    monday = screen.index("  (Mon 7 Jan 2030, 18:00 GMT)\n")
+    assert screen[monday:].split("\n")[1].endswith("Your daily digest · Mon 7 Jan, 18:00 GMT")
+    assert "I ran 5k" in screen[monday:]
+    # the reminder came an hour before the promise, not after it
+    reminder = screen.index("Reminder: Alex is waiting for a reply by Thu 10 Jan, 10:00 GMT")
+    assert screen.rindex("  (Thu 10 Jan 2030, 09:00 GMT)\n", 0, reminder) > monday
+    # and each working day had its own evening digest, none at the moment the move ended
+    assert "Your daily digest · Tue 8 Jan, 18:00 GMT" in screen
+    assert "Your daily digest · Wed 9 Jan, 18:00 GMT" in screen
+    assert "digest · Thu 10 Jan, 10:00" not in screen
+    assert screen.rstrip("> \n").endswith("(it is now Thu 10 Jan 2030, 10:00 GMT)")
