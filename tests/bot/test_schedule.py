@@ -502,11 +502,15 @@ def count_handler_runs(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     for kind, handler in list(notices.HANDLERS.items()):
 
         def counted(
-            session: Session, timer: Timer, now: datetime, handler: Callable[..., None] = handler
+            uow: UnitOfWork,
+            timer: Timer,
+            *,
+            now: datetime,
+            handler: Callable[..., None] = handler,
         ) -> None:
             with lock:
                 calls[timer.key] += 1
-            handler(session, timer, now)
+            handler(uow, timer, now=now)
 
         monkeypatch.setitem(notices.HANDLERS, kind, counted)
     return calls

@@ -136,8 +136,10 @@ def test_a_configured_hash_key_is_used_and_none_is_stored(h: Harness) -> None:
 
 
 def test_the_invite_answer_is_blanked_once_sent_and_the_code_rests_nowhere(
-    h: Harness, db_url: str
+    engine: Engine, clock: ManualClock, db_url: str
 ) -> None:
+    h = Harness(engine, clock)  # on a file: the code must not rest in it either
+    h.add_coach()
     code = invite(h)
     [row] = h.rows("melody")
     assert code in row.text and row.payload["extra"] == {"blank_when_sent": True}
