@@ -220,11 +220,17 @@ def _urgent_unanswered(uow: UnitOfWork, coach: Coach, *, now: datetime) -> tuple
     if not rows:
         return ()
     last_reply = uow.outbox.last_relays({client.id or 0 for _, client in rows})
-    return tuple(
-        Waiting(entry=_entry(message, client), reply_by=message.received_at, urgent=True)
-        for message, client in rows
-        if (replied := last_reply.get(client.id or 0)) is None or replied < message.received_at
-    )
+    waiting, answered = [], []
+    for message, client in rows:
+        replied = last_reply.get(client.id or 0)
+        if replied is None or replied < message.received_at:
+            waiting.append(
+                Waiting(entry=_entry(message, client), reply_by=message.received_at, urgent=True)
+            )
+        else:
+            answered.append(message.id or 0)
+    uow.messages.mark_digested(answered, now)  # answered since: no digest reads them again
+    return tuple(waiting)
 
 
 def _waiting(uow: UnitOfWork, coach: Coach, *, now: datetime) -> list[Waiting]:

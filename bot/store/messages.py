@@ -127,13 +127,17 @@ class Messages(Repository[Message]):
     def urgent_without_promise(
         self, coach_id: int | None, now: datetime
     ) -> list[tuple[Message, Client]]:
-        """Urgent messages to a coach (they carry no reply promise), oldest first."""
-        promised = select(Promise.message_id)
+        """Urgent messages to a coach (no reply promise) not yet settled, oldest first.
+
+        A digest that finds one answered marks it digested, so later digests skip it.
+        """
+        promised = select(Promise.id).where(Promise.message_id == Message.id).exists()
         stmt = (
             select(Message, Client)
             .join(Client, col(Client.id) == Message.client_id)
             .where(Message.coach_id == coach_id, Message.decision == Outcome.URGENT)
-            .where(col(Message.received_at) <= now, col(Message.id).not_in(promised))
+            .where(col(Message.digested_at).is_(None))
+            .where(col(Message.received_at) <= now, ~promised)
         )
         return [(m, c) for m, c in self._session.exec(_in_order(stmt)).all()]
 
@@ -144,6 +148,8 @@ class Messages(Repository[Message]):
             sa_select(*_NEWS_COLUMNS)
             .join(Client, col(Client.id) == Message.client_id)
             .where(col(Message.coach_id) == coach_id, col(Message.digested_at).is_(None))
+            # the IN lets the index on (coach, decision, digested) find just these rows
+            .where(col(Message.decision).in_([Outcome.DIGEST, Outcome.ALUMNI]))
             .where(
                 or_(
                     col(Message.decision) == Outcome.DIGEST,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy import DateTime as SADateTime
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -126,7 +126,14 @@ class FailedJoin(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """Every client message with the decision taken on it; nothing a client writes is lost."""
 
-    __table_args__ = (Index("ix_message_client_received", "client_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_message_client_received", "client_id", "received_at"),
+        # what the digest reads (news, urgent) and the brief (parked): never all of history
+        Index("ix_message_coach_digested", "coach_id", "decision", "digested_at"),
+        Index("ix_message_coach_briefed", "coach_id", "decision", "briefed_at"),
+        Index("ix_message_client_delivered", "client_id", "delivered_at"),  # a relay's batch
+        Index("ix_message_purged_received", "purged", "received_at"),  # retention
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     coach_id: int = Field(foreign_key="coach.id", index=True, ondelete="CASCADE")
@@ -152,6 +159,11 @@ class Message(SQLModel, table=True):
 class Promise(SQLModel, table=True):
     """A reply promise on a forwarded or queued message."""
 
+    __table_args__ = (
+        Index("ix_promise_client_open", "client_id", "replied_at", "reply_by"),  # reminders
+        Index("ix_promise_coach_open", "coach_id", "replied_at"),  # the digest's replies owed
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", unique=True, ondelete="CASCADE")
     coach_id: int = Field(foreign_key="coach.id", index=True, ondelete="CASCADE")
@@ -168,6 +180,17 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "platform", "chat_id", "status", "id"),
+        # the coach's copy a reminder threads under; the copy a coach's reply answers
+        Index("ix_outbox_message", "message_id", "platform", "chat_id"),
+        Index("ix_outbox_sent_as", "platform", "chat_id", "platform_message_id"),
+        Index("ix_outbox_client", "client_id", "created_at"),  # folds, bundles, last relays
+        Index("ix_outbox_reported", "status", "reported_at"),  # the digest's failed deliveries
+        Index(  # retention: only rows whose text is still there
+            "ix_outbox_unblanked",
+            "created_at",
+            sqlite_where=text("text != ''"),
+            postgresql_where=text("text != ''"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

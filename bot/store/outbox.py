@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    literal_column,
     or_,
     update,
 )
@@ -372,7 +373,7 @@ class OutboxRows(Repository[Outbox]):
         result = self._session.execute(
             update(Outbox)
             .where(col(Outbox.status) != PENDING, col(Outbox.created_at) < cutoff)
-            .where(col(Outbox.text) != "")
+            .where(col(Outbox.text) != literal_column("''"))  # as the partial index says
             .values(text="")
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
