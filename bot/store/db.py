@@ -32,7 +32,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per message. A connection the server dropped fails its
+    # statement instead; SQLAlchemy then discards the pool's connections, the message is not
+    # kept and comes again (Telegram redelivers, Slack retries), and the next try connects anew.
+    return create_engine(url, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
