@@ -61,6 +61,7 @@ class Receiver:
         self._tries: dict[int, int] = {}
         self._outage = False
         self._prepared: dict[str, Handled] = {}  # event id -> committed by `prepare`
+        self._parsed: dict[int, tuple[Update, Action]] = {}  # update id -> read by `prepare`
 
     async def prepare(self, batch: Sequence[dict[str, Any]]) -> None:
         """Commit a batch's messages together (group commit) before any of them is confirmed.
@@ -69,12 +70,15 @@ class Receiver:
         if the batch cannot be committed together, each update takes its own path.
         """
         self._prepared.clear()
+        self._parsed.clear()
         inbounds = []
         for raw in map(scrub, batch):
             try:
-                action = _translated(Update.de_json(raw, self._bot), self._core)
+                update = Update.de_json(raw, self._bot)
             except Exception:
-                continue
+                continue  # `process_raw` answers it
+            action = _translated(update, self._core)
+            self._parsed[update.update_id] = (update, action)  # each update is read once
             if isinstance(action, Dispatch):
                 inbounds.append(action.inbound)
         if len(inbounds) < 2:
@@ -87,6 +91,9 @@ class Receiver:
 
     async def process_raw(self, raw: dict[str, Any]) -> Outcome:
         """Carry out an update given as Telegram's JSON (one PTB cannot read is answered)."""
+        known = self._parsed.pop(raw.get("update_id"), None)  # type: ignore[arg-type]
+        if known is not None:
+            return await self.process(known[0], action=known[1])
         raw = scrub(raw)
         try:
             update = Update.de_json(raw, self._bot)
@@ -102,10 +109,10 @@ class Receiver:
             return Outcome.DONE
         return await self.process(update)
 
-    async def process(self, update: Update) -> Outcome:
+    async def process(self, update: Update, *, action: Action | None = None) -> Outcome:
         """Carry out `update`; DONE only once everything it needs kept is committed."""
         try:
-            await self._carry_out(_translated(update, self._core))
+            await self._carry_out(action or _translated(update, self._core))
         except Exception as error:
             outcome = self._failed(update.update_id, error)
             if outcome is Outcome.DONE and not database_down(error):

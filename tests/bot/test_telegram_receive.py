@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlmodel import Session, select
+from telegram import Update
 
 from bot.clock import ManualClock
 from bot.messages import Inbound
@@ -19,6 +21,7 @@ from bot.store.db import make_engine
 from bot.store.migrate import upgrade
 from bot.store.models import Coach, Message
 from bot.store.unit import UnitOfWork
+from bot.transports import telegram_receive
 from bot.transports.telegram_receive import MAX_TRIES
 from rules.lines import EDITED_LINE, NOT_PRIVATE_LINE, UNREAD_LINE, UNSUPPORTED_LINE
 from tests.fake_telegram import BOT_ID
@@ -118,6 +121,31 @@ def test_confirmation_follows_the_commit_of_each_update(url: str, clock: ManualC
             assert stored(rig) == ["one", "two"]
 
     run(scenario())
+
+
+def test_each_update_of_a_batch_is_read_once(
+    url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: Counter[int] = Counter()
+    de_json = Update.de_json
+
+    def counted(data: dict[str, Any], bot: Any) -> Any:
+        reads[int(data["update_id"])] += 1
+        return de_json(data, bot)
+
+    monkeypatch.setattr(telegram_receive.Update, "de_json", counted)
+
+    async def scenario() -> None:
+        async with running(url, clock) as rig:
+            await with_alex(rig)
+            reads.clear()
+            for text in ("/fyi one", "/fyi two", "/fyi three"):
+                rig.fake.queue("message", _text(rig, text))
+            await rig.received()
+            assert stored(rig) == ["one", "two", "three"]
+
+    run(scenario())
+    assert sorted(reads.values()) == [1, 1, 1]
 
 
 def _text(rig: Rig, text: str, user: int = ALEX) -> dict[str, Any]:
