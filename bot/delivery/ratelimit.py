@@ -60,6 +60,17 @@ class RateLimiter:
             slot = max(slot, recent[len(recent) - allowed] + self._window)
         return slot
 
+    def room(self, platform: str, *, cap: float, now: datetime) -> int:
+        """How many more messages the platform's cap lets out at `now` (urgent ones aside)."""
+        allowed = max(1, math.floor(cap * self._window_seconds))
+        return max(0, allowed - len(self._pruned(platform, now)))
+
+    def frees_at(self, platform: str, *, cap: float, now: datetime) -> datetime:
+        """When the platform's cap next lets a message out (`now` if it does now)."""
+        recent = self._pruned(platform, now)
+        allowed = max(1, math.floor(cap * self._window_seconds))
+        return now if len(recent) < allowed else recent[len(recent) - allowed] + self._window
+
     def hold(self, platform: str, chat_id: str, *, until: datetime) -> None:
         """Send nothing to this chat before `until`: the platform answered 429 with retry_after."""
         key = (platform, chat_id)

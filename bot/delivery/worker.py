@@ -59,7 +59,8 @@ class _Claim:
 
 @dataclass
 class _Pass:
-    seen: int = 0  # due rows the claim read: as many as asked means more may be due
+    seen: int = 0  # due rows the claim read
+    full: bool = False  # as many as a batch holds: more may be due now
     failed: int = 0  # unsendable rows, failed at once
     claims: list[_Claim] = field(default_factory=list)
 
@@ -118,6 +119,7 @@ class OutboxWorker:
         self._limit = max(1, options.batch_limit)
         self._window = max(0.0, options.batch_window)
         self._claiming = threading.Lock()  # the limiter is this worker's; one claim at a time
+        self._paced_until: datetime | None = None  # due rows wait for the caps until then
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_pass = float("-inf")  # loop time the last pass of run() began
         self._wake: asyncio.Event | None = None
@@ -204,7 +206,7 @@ class OutboxWorker:
             return False
         finally:
             self._passing = False
-        return done.seen >= self._limit
+        return done.full
 
     async def _pass(self, limit: int, *, urgent_only: bool = False) -> _Pass:
         done = await asyncio.to_thread(self._claim, limit, urgent_only)
@@ -225,9 +227,29 @@ class OutboxWorker:
         self._wake.clear()
         return woken
 
+    def _room(self, now: datetime) -> int:
+        """How many messages the platforms' caps let out now, all transports together."""
+        return sum(
+            self._limiter.room(t.platform, cap=t.max_per_second, now=now)
+            for t in self._transports.values()
+        )
+
+    def _frees_at(self, now: datetime) -> datetime:
+        """When the first of the platforms' caps lets a message out again."""
+        return min(
+            (
+                self._limiter.frees_at(t.platform, cap=t.max_per_second, now=now)
+                for t in self._transports.values()
+            ),
+            default=now,
+        )
+
     async def _idle_seconds(self) -> float:
         if self._wake is not None and self._wake.is_set():
             return 0.0  # notified during the pass: no need to ask when the next row is due
+        paced, self._paced_until = self._paced_until, None
+        if paced is not None:  # rows wait for the caps: come back when one lets a message out
+            return min(self._poll, max(0.01, (paced - self._clock.now()).total_seconds()))
         try:
             due = await asyncio.to_thread(self.next_due)
         except Exception as exc:
@@ -249,8 +271,13 @@ class OutboxWorker:
             while self._holds:
                 platform, chat_id, until = self._holds.popleft()
                 self._limiter.hold(platform, chat_id, until=until)
-            rows = uow.outbox.due(now, limit=limit, urgent_only=urgent_only)
-            done = _Pass(seen=len(rows))
+            # claim no more than the caps let out now (urgent rows, which they do not hold back,
+            # come first, and alone when the caps are full): the rest wait unread and unwritten
+            room = limit if urgent_only else min(limit, self._room(now))
+            rows = uow.outbox.due(now, limit=room or limit, urgent_only=urgent_only or not room)
+            done = _Pass(seen=len(rows), full=len(rows) >= limit)
+            if room < limit and (not room or len(rows) >= room):
+                self._paced_until = self._frees_at(now)
             admitted: list[tuple[Outbox, Outgoing]] = []
             deferred: list[tuple[int, datetime]] = []
             for row in rows:
