@@ -135,7 +135,7 @@ def prepare_database(settings: Settings, engine: Engine, *, clock: Clock) -> Non
     upgrade_engine(engine)
     with unit_of_work(engine) as uow:
         sync_coaches(uow, settings.coaches, now=clock.now())
-        ensure_timers(uow, clock.now())
+        ensure_timers(uow, clock.now(), everyone=True)
 
 
 class SchemaMismatch(RuntimeError):

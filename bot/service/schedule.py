@@ -93,13 +93,24 @@ def reminder_due(calendar: BusinessCalendar, *, arrival: datetime, reply_by: dat
     return spans[0][0]
 
 
-def ensure_timers(uow: UnitOfWork, now: datetime) -> None:
-    """Plan every coach's next digest, upcoming briefs and closure notices (idempotent)."""
-    for coach in uow.coaches.all():
+#: A planned coach is planned again after this long even if nothing changed: notices enter
+#: their window and digests their day as the dates move on.
+REPLAN_EVERY = timedelta(hours=6)
+
+
+def ensure_timers(uow: UnitOfWork, now: datetime, *, everyone: bool = False) -> None:
+    """Plan the next digest, upcoming briefs and closure notices of each coach who needs it.
+
+    That is a coach something changed for (policy, closures, clients: `bot.store.planning`),
+    one whose timer just ran, or one not planned for `REPLAN_EVERY`; `everyone` at start-up.
+    Idempotent, so planning a coach twice changes nothing.
+    """
+    for coach in uow.coaches.all() if everyone else uow.coaches.to_plan(now):
         try:
             _ensure_for_coach(uow, coach, now=now)
         except (ValueError, LookupError) as exc:  # a broken policy must not stop the others
             log.warning("no timers for coach %s: %s", coach.id, type(exc).__name__)
+        coach.plan_after = now + REPLAN_EVERY
 
 
 def _ensure_for_coach(uow: UnitOfWork, coach: Coach, *, now: datetime) -> None:
@@ -301,6 +312,7 @@ class Scheduler:
                 if timer is None:
                     return False
                 run_timer(uow, timer, now=now)
+                uow.coaches.replan(timer.coach_id)  # the next digest, brief or notice
             return True
         except Exception as exc:
             if unreachable(exc):  # the database, not the timer: retried when the lease ends

@@ -53,6 +53,9 @@ class Coach(SQLModel, table=True):
     policy: dict[str, Any] = json_column()  # see bot.store.policy_fields for the shape
     chat_set: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = utc_column(nullable=False)
+    # when this coach's timers must be planned again; None: now (something they depend on
+    # changed — bot.store.planning marks it)
+    plan_after: datetime | None = utc_column(index=True)
 
 
 class Closure(SQLModel, table=True):

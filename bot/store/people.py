@@ -39,6 +39,22 @@ class Coaches(Repository[Coach]):
         """The coach configured under `key`."""
         return self._session.exec(select(Coach).where(Coach.key == key)).first()
 
+    def to_plan(self, now: datetime) -> list[Coach]:
+        """The coaches whose timers need planning: marked by a change, or due again by now."""
+        return list(
+            self._session.exec(
+                select(Coach)
+                .where(or_(col(Coach.plan_after).is_(None), col(Coach.plan_after) <= now))
+                .order_by(col(Coach.id))
+            ).all()
+        )
+
+    def replan(self, coach_id: int | None) -> None:
+        """Plan this coach's timers at the next pass (one of them just ran)."""
+        coach = self.get(coach_id)
+        if coach is not None:
+            coach.plan_after = None
+
     def first(self) -> Coach | None:
         """The first coach (the console's only one)."""
         return self._session.exec(select(Coach).order_by(col(Coach.id))).first()

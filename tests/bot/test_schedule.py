@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from bot.clock import ManualClock
 from bot.service import notices
 from bot.service.schedule import (
+    REPLAN_EVERY,
     Scheduler,
     ensure_timers,
     next_local,
@@ -584,3 +585,62 @@ def test_the_run_loop_plans_runs_due_timers_and_nudges_the_outbox_until_stopped(
     assert len(texts(engine, COACH_CHAT)) == 1
     assert nudges == [1]
     assert [t.due_at for t in timers(engine, "digest")] == [at(2026, 11, 23, 18)]
+
+
+def planned_marks(engine: Engine) -> dict[str, datetime | None]:
+    with Session(engine) as session:
+        return {c.key: c.plan_after for c in session.exec(select(Coach)).all()}
+
+
+def test_an_idle_tick_plans_nobody_and_a_change_plans_only_that_coach(
+    engine: Engine, clock: ManualClock
+) -> None:
+    with transaction(engine) as session:
+        for key in ("melody", "nadia", "omar"):
+            coach = add_coach(session, key=key, name=key.title(), chat_id=f"c-{key}")
+            add_client(session, coach, name=f"Client of {key}", chat_id=f"k-{key}")
+    scheduler = Scheduler(engine, clock)
+    scheduler.ensure()
+    first = planned_marks(engine)
+    assert all(mark is not None and mark > clock.now() for mark in first.values())
+
+    clock.advance(timedelta(minutes=30))
+    scheduler.ensure()  # nothing changed, nothing due again: nobody is planned
+    assert planned_marks(engine) == first
+
+    with transaction(engine) as session:  # Nadia books a session with her client
+        client = session.exec(select(Client).where(Client.name == "Client of nadia")).one()
+        client.next_session = clock.now() + timedelta(days=2)
+        session.add(client)
+    assert planned_marks(engine)["nadia"] is None  # marked in the same transaction
+    scheduler.ensure()
+    again = planned_marks(engine)
+    assert again["melody"] == first["melody"] and again["omar"] == first["omar"]
+    assert again["nadia"] is not None and again["nadia"] > first["nadia"]  # type: ignore[operator]
+    assert [t.key for t in timers(engine, "brief")] == [
+        f"brief:{client.id}:{(clock.now() + timedelta(days=2)).astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+    ]
+
+
+def test_a_coach_is_planned_again_as_the_dates_move_on(engine: Engine, clock: ManualClock) -> None:
+    with transaction(engine) as session:
+        add_coach(session)
+    scheduler = Scheduler(engine, clock)
+    scheduler.ensure()
+    [mark] = planned_marks(engine).values()
+    assert mark == clock.now() + REPLAN_EVERY
+    clock.advance(REPLAN_EVERY)
+    scheduler.ensure()
+    assert planned_marks(engine)["melody"] == clock.now() + REPLAN_EVERY
+
+
+def test_after_a_digest_runs_the_next_one_is_planned_at_once(
+    engine: Engine, clock: ManualClock, melody: Coach
+) -> None:
+    scheduler = Scheduler(engine, clock)
+    scheduler.ensure()
+    [today] = [t for t in timers(engine, "digest") if t.status == "pending"]
+    clock.set(today.due_at)
+    scheduler.tick()
+    pending = [t for t in timers(engine, "digest") if t.status == "pending"]
+    assert [t.due_at for t in pending] == [today.due_at + timedelta(days=1)]
