@@ -1,9 +1,15 @@
 """Digest and report cost: 200 coaches × 50 clients × 20 FYI updates, and one coach's month.
 
-Run: .venv/bin/python -m tests.bench.bench_digest [--coaches N] [--clients N] [--fyis N]
-Seeds a SQLite file in a child process (so the parent's peak memory is the digests' own), then
-builds and commits every coach's digest, then one coach's monthly report with its picture.
-Aim: all digests in under 5 s with peak memory under 500 MB; the report in under 1 s.
+Run: .venv/bin/python -m tests.bench.bench_digest [--quick] [--coaches N] [--clients N]
+     [--fyis N] [--history N] [--rounds N]
+Seeds a SQLite file in a child process (so the parent's peak memory is the digests' own) and
+copies it; the copy gets `--history` messages that are done with (digested, answered, sent;
+written raw by another child, see tests.bench.paired). Then, in alternating rounds (after one
+that is not counted), every coach's digest is built, rendered and committed on the empty
+database and on the one with history, and one coach's monthly report with its picture on each;
+the digests are marked undigested again after each round. Aim: all digests in under 5 s with
+peak memory under 500 MB; the report in under 1 s; history costs digests at most 20 %
+(history/empty speed ≥0.8).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import argparse
 import multiprocessing
 import random
 import resource
+import sqlite3
 import sys
 import tempfile
 import time
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.service.digest import build_digest, render_text
@@ -29,6 +37,7 @@ from bot.store.db import make_engine, transaction
 from bot.store.migrate import upgrade
 from bot.store.models import Client, Coach, Identity, Message, Promise, TimeEntry
 from bot.store.unit import UnitOfWork
+from tests.bench.paired import Raw, add_history, alternate, figures, ratio_line
 
 NOW = datetime(2026, 11, 30, 18, tzinfo=UTC)
 MONTH_START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -135,14 +144,15 @@ def peak_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def bench_digests(url: str) -> tuple[float, int, int]:
-    """Build, render and commit every coach's digest; seconds, digests and updates shown."""
-    engine = make_engine(url)
+def bench_digests(engine: Engine) -> tuple[float, list[float], int]:
+    """Build, render and commit every coach's digest; seconds, each coach's, updates shown."""
     with Session(engine) as session:
         ids = list(session.exec(select(Coach.id).order_by(col(Coach.id))).all())
     shown = 0
+    each = []
     started = time.perf_counter()
     for coach_id in ids:
+        began = time.perf_counter()
         with transaction(engine) as session:
             coach = session.get(Coach, coach_id)
             assert coach is not None
@@ -150,14 +160,17 @@ def bench_digests(url: str) -> tuple[float, int, int]:
             assert digest is not None
             render_text(digest)
             shown += sum(len(group.entries) for group in digest.updates)
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return seconds, len(ids), shown
+        each.append(time.perf_counter() - began)
+    return time.perf_counter() - started, each, shown
 
 
-def bench_report(url: str) -> tuple[float, int]:
+def undigest(raw: Raw) -> None:
+    """Make what the digests just marked undigested again, for the next round."""
+    raw.execute("UPDATE message SET digested_at = NULL WHERE digested_at = ?", (raw.value(NOW),))
+
+
+def bench_report(engine: Engine) -> tuple[float, int]:
     """One coach's November report with its picture; seconds and the picture's bytes."""
-    engine = make_engine(url)
     with Session(engine) as session:
         coach = session.exec(select(Coach).order_by(col(Coach.id))).first()
         assert coach is not None
@@ -165,37 +178,101 @@ def bench_report(url: str) -> tuple[float, int]:
         report = build_report(UnitOfWork(session), coach, month=MONTH_START.date(), now=NOW)
         render_report(report)
         seconds = time.perf_counter() - started
-    engine.dispose()
     return seconds, len(report.picture)
 
 
+def _history(url: str, count: int) -> None:
+    add_history(url, count, end=NOW - timedelta(days=2))
+
+
+def in_child(target: Any, *args: Any) -> None:
+    """Run `target(*args)` in a child process (its memory is not the parent's peak)."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    child.start()
+    child.join()
+    assert child.exitcode == 0, f"{target.__name__} failed"
+
+
 def main() -> None:
-    """Seed, then time the digests and the report, and print the figures."""
+    """Seed, add history to a copy, time digests and report side by side, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--coaches", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--fyis", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a few seconds")
+    parser.add_argument("--coaches", type=int)
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--fyis", type=int)
+    parser.add_argument("--history", type=int, help="stored messages of history (1,000,000)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds counted (at least 5)")
     args = parser.parse_args()
+    quick = args.quick
+    coaches = args.coaches or (20 if quick else 200)
+    clients = args.clients or (10 if quick else 50)
+    fyis = args.fyis or (5 if quick else 20)
+    history = args.history if args.history is not None else 20_000 if quick else 1_000_000
+    rounds = max(args.rounds, 5)
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        upgrade(url)
-        child = multiprocessing.get_context("spawn").Process(
-            target=seed, args=(url, args.coaches, args.clients, args.fyis)
+        empty, full = Path(tmp) / "empty.db", Path(tmp) / "history.db"
+        upgrade(f"sqlite:///{empty}")
+        in_child(seed, f"sqlite:///{empty}", coaches, clients, fyis)
+        source, target = sqlite3.connect(empty), sqlite3.connect(full)
+        source.backup(target)
+        source.close()
+        target.close()
+        started = time.perf_counter()
+        in_child(_history, f"sqlite:///{full}", history)
+        print(
+            f"{coaches} coaches × {clients} clients × {fyis} updates; history: {history:,} "
+            f"messages done with, written in {time.perf_counter() - started:.1f} s; "
+            f"{rounds} rounds"
         )
-        child.start()
-        child.join()
         before = peak_mb()
-        seconds, digests, shown = bench_digests(url)
-        print(
-            f"digests: {digests} coaches, {shown} updates shown, {seconds:.2f} s "
-            f"({1000 * seconds / max(digests, 1):.1f} ms each), peak RSS {peak_mb():.0f} MB "
-            f"(before {before:.0f} MB)"
-        )
-        seconds, picture = bench_report(url)
-        print(
-            f"report: {args.clients} clients, one month, {seconds:.3f} s, picture {picture} bytes, "
-            f"peak RSS {peak_mb():.0f} MB"
-        )
+        urls = {"empty": f"sqlite:///{empty}", "history": f"sqlite:///{full}"}
+        engines = {name: make_engine(url) for name, url in urls.items()}
+        raws = {name: Raw(url) for name, url in urls.items()}
+        shown: dict[str, int] = {}
+        each: dict[str, list[float]] = {"empty": [], "history": []}
+        pictures: dict[str, int] = {}
+
+        def digests(name: str) -> float:
+            seconds, times, shown[name] = bench_digests(engines[name])
+            each[name] = times
+            undigest(raws[name])
+            return seconds
+
+        def report(name: str) -> float:
+            seconds, pictures[name] = bench_report(engines[name])
+            return seconds
+
+        steps = [
+            ("empty", lambda: digests("empty")),
+            ("history", lambda: digests("history")),
+            ("report empty", lambda: report("empty")),
+            ("report history", lambda: report("history")),
+        ]
+        alternate(steps, 1)  # warm-up, not counted
+        got = alternate(steps, rounds)
+        for name in ("empty", "history"):
+            label = "empty history" if name == "empty" else f"{history:,} messages of history"
+            per_coach = [1000 * s / coaches for s in got[name]]
+            print(f"digests, {label}: {coaches} coaches, {shown[name]} updates shown")
+            print(f"  all coaches: {figures(got[name], '.2f')} s")
+            slowest = 1000 * max(each[name])
+            print(
+                f"  per coach: {figures(per_coach, '.1f')} ms (last round's slowest {slowest:.1f})"
+            )
+        print(ratio_line("history/empty digest speed", got["empty"], got["history"], "≥0.8"))
+        print(f"  peak RSS {peak_mb():.0f} MB (before {before:.0f} MB)")
+        for name in ("empty", "history"):
+            print(
+                f"report, {name}: {clients} clients, one month, "
+                f"{figures(got['report ' + name], '.3f')} s, picture {pictures[name]} bytes"
+            )
+        top, bottom = got["report empty"], got["report history"]
+        print(ratio_line("history/empty report speed", top, bottom, "≥0.8"))
+        print(f"  peak RSS {peak_mb():.0f} MB")
+        for engine in engines.values():
+            engine.dispose()
+        for raw in raws.values():
+            raw.close()
 
 
 if __name__ == "__main__":
