@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Table, delete, func, or_, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -17,6 +17,46 @@ from bot.store.repository import Repository
 #: What planning a timer whose key exists does: nothing, move a pending one, or rearm a done one.
 OnConflict = Literal["nothing", "retime", "rearm"]
 TIMER: Table = Timer.__table__  # type: ignore[attr-defined]
+
+
+_DUE = TIMER.c.due_at.type
+_PUTS: dict[tuple[str, str, bool], Any] = {}
+
+
+def _put_statement(dialect: str, on_conflict: OnConflict, *, timed: bool) -> Any:
+    """The upsert `Timers.put` runs, built once per dialect and kind of conflict.
+
+    Built each call, the dialect's INSERT ... ON CONFLICT was compiled again every time.
+    """
+    built = _PUTS.get((dialect, on_conflict, timed))
+    if built is not None:
+        return built
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(TIMER).values(
+        key=bindparam("key"),
+        kind=bindparam("kind"),
+        due_at=bindparam("due_at", type_=_DUE),
+        coach_id=bindparam("coach_id"),
+        client_id=bindparam("client_id"),
+        ref_id=bindparam("ref_id"),
+        status="pending",
+    )
+    if on_conflict == "nothing":
+        built = stmt.on_conflict_do_nothing(index_elements=["key"])
+    else:
+        changes: dict[str, Any] = {"due_at": stmt.excluded.due_at}
+        # retime rewrites only a pending timer whose time changed: no churn on every pass
+        where: ColumnElement[bool] = (TIMER.c.status == "pending") & (
+            TIMER.c.due_at != stmt.excluded.due_at
+        )
+        if timed:
+            where &= TIMER.c.due_at > bindparam("now", type_=_DUE)
+        if on_conflict == "rearm":
+            changes |= {"status": "pending", "done_at": None, "claimed_until": None}
+            where = TIMER.c.status == "done"
+        built = stmt.on_conflict_do_update(index_elements=["key"], set_=changes, where=where)
+    _PUTS[(dialect, on_conflict, timed)] = built
+    return built
 
 
 class Timers(Repository[Timer]):
@@ -41,32 +81,20 @@ class Timers(Repository[Timer]):
         With `now`, `retime` leaves a timer that is already due alone: it runs, late, rather
         than being moved past what it was for (a brief past its session, after downtime).
         """
-        values: dict[str, Any] = {
+        dialect = self._session.get_bind().dialect.name
+        timed = on_conflict == "retime" and now is not None
+        params: dict[str, Any] = {
             "key": key,
             "kind": kind,
             "due_at": due_at.astimezone(UTC),
             "coach_id": coach_id,
             "client_id": client_id,
             "ref_id": ref_id,
-            "status": "pending",
         }
-        postgres = self._session.get_bind().dialect.name == "postgresql"
-        stmt = (pg_insert if postgres else sqlite_insert)(TIMER).values(**values)
-        if on_conflict == "nothing":
-            stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
-        else:
-            changes: dict[str, Any] = {"due_at": stmt.excluded.due_at}
-            # retime rewrites only a pending timer whose time changed: no churn on every pass
-            where: ColumnElement[bool] = (TIMER.c.status == "pending") & (
-                TIMER.c.due_at != stmt.excluded.due_at
-            )
-            if now is not None:
-                where &= TIMER.c.due_at > now.astimezone(UTC)
-            if on_conflict == "rearm":
-                changes |= {"status": "pending", "done_at": None, "claimed_until": None}
-                where = TIMER.c.status == "done"
-            stmt = stmt.on_conflict_do_update(index_elements=["key"], set_=changes, where=where)
-        self._session.execute(stmt)
+        if timed:
+            assert now is not None
+            params["now"] = now.astimezone(UTC)
+        self._session.execute(_put_statement(dialect, on_conflict, timed=timed), params)
 
     def reminder_covering(self, promise: Promise, *, group: timedelta) -> int | None:
         """A pending reminder of another open promise of the client due within `group` before."""
