@@ -150,13 +150,16 @@ def apply_decision(job: _Job, kind: Kind | None, *, for_session: bool = False) -
             message.session_at = session_at
         case Queue(release_at=release_at):
             message.release_at = release_at
+    route = _route(job, decision) if isinstance(decision, Urgent | Forward) else None
+    if route is not None and route.now:
+        message.delivered_at = job.now  # known before the INSERT: no UPDATE after it
     job.uow.add(message)  # a new message is inserted once, already decided
     job.uow.flush()  # the message id names everything below
     match decision:
         case Urgent():
-            _to_coach(job, decision)
+            _to_coach(job, decision, route=route)
         case Forward(reply_by=reply_by):
-            _to_coach(job, decision)
+            _to_coach(job, decision, route=route)
             _promise(job, reply_by)
         case Queue(reply_by=reply_by):
             _promise(job, reply_by)
@@ -281,18 +284,37 @@ def _bundle_due(job: _Job) -> datetime | None:
     return last.created_at + FORWARD_WINDOW if last is not None else None
 
 
-def _to_coach(job: _Job, decision: Decision) -> None:
-    """Forward the message to the coach now, or into the bundle of its client's burst.
+@dataclass(frozen=True)
+class _Route:
+    """Where a message for the coach goes: her chat, and the bundle it waits for, if any."""
 
-    While a forward for this client went out less than a minute ago, further ones wait for a
-    bundle timer at that minute's end (bot.service.notices.bundle): one message for the coach, whose
-    reply answers everything in it. A crisis always goes alone and at once.
-    """
+    chat: tuple[str, str] | None
+    bundle_due: datetime | None
+
+    @property
+    def now(self) -> bool:
+        """It goes to the coach at once."""
+        return self.chat is not None and self.bundle_due is None
+
+
+def _route(job: _Job, decision: Decision) -> _Route:
+    """While a forward for this client went out less than a minute ago, further ones wait for
+    a bundle timer at that minute's end (bot.service.notices.bundle): one message for the coach,
+    whose reply answers everything in it. A crisis always goes alone and at once."""
+    chat = job.uow.identities.coach_chat(job.coach.id or 0, prefer=job.message.platform)
+    if chat is None:
+        return _Route(None, None)
+    due = _bundle_due(job) if decision.action != Outcome.URGENT else None
+    return _Route(chat, due)
+
+
+def _to_coach(job: _Job, decision: Decision, *, route: _Route | None) -> None:
+    """Forward the message to the coach now, or into the bundle of its client's burst."""
     message = job.message
-    chat = job.uow.identities.coach_chat(job.coach.id or 0, prefer=message.platform)
+    route = route or _route(job, decision)
+    chat, due = route.chat, route.bundle_due
     if chat is None:
         return
-    due = _bundle_due(job) if decision.action != Outcome.URGENT else None
     if due is not None:
         job.uow.timers.put(
             key=f"{BUNDLE}:{job.client.id}:{due.astimezone(UTC).isoformat(timespec='seconds')}",
@@ -312,7 +334,8 @@ def _to_coach(job: _Job, decision: Decision) -> None:
         zone=job.contract.policy.timezone,
         urgent=decision.action == Outcome.URGENT,
     )
-    message.delivered_at = job.now
+    if message.delivered_at != job.now:  # a new message has it from before its INSERT
+        message.delivered_at = job.now
     outbox.enqueue(
         job.uow,
         key=f"msg:{message.id}:fwd",
