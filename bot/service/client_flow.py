@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.delivery import outbox
 from bot.messages import Attachment, Choice, Inbound
 from bot.service import coach_texts, schedule, undecided
-from bot.store.models import Client, Coach, Message, Promise
+from bot.store.models import Client, Coach, Message, Outbox, Promise
 from bot.store.policy import contract_for
 from bot.store.unit import UnitOfWork
 from rules.contract import QUOTA_KINDS, ClientMessage, ClientState, Contract, Kind
@@ -91,6 +91,15 @@ class _Job:
     now: datetime
     client_chat: tuple[str, str] | None
     late: bool = False  # decided by the grace timer, not by the client: say why
+    recent: list[Outbox] | None = None  # the client's rows of the last minute, read once
+
+
+def _recent(job: _Job) -> list[Outbox]:
+    """What went out about this client in the last folding or bundling window (one query)."""
+    if job.recent is None:
+        since = job.now - max(ANSWER_WINDOW, FORWARD_WINDOW)
+        job.recent = job.uow.outbox.of_client_since(job.client.id, since=since, until=job.now)
+    return job.recent
 
 
 def receive(
@@ -220,10 +229,13 @@ def burst(uow: UnitOfWork, first: Message) -> list[Message]:
 
 def _said_lately(job: _Job, action: str) -> bool:
     """True when this client was given the `action` answer less than a minute ago."""
-    said = job.uow.outbox.latest_for_client(
-        job.client.id, keys=[f"msg:%:ack:{action}"], since=job.now - ANSWER_WINDOW, until=job.now
+    since, ack = job.now - ANSWER_WINDOW, f":ack:{action}"
+    return any(
+        row.created_at > since
+        and row.idempotency_key.startswith("msg:")
+        and row.idempotency_key.endswith(ack)
+        for row in _recent(job)
     )
-    return said is not None
 
 
 def _to_client(job: _Job, decision: Decision) -> None:
@@ -274,14 +286,18 @@ def _bundle_due(job: _Job) -> datetime | None:
 
     None when nothing went to the coach for this client in the last `FORWARD_WINDOW`.
     """
-    last = job.uow.outbox.latest_for_client(
-        job.client.id,
-        coach_id=job.coach.id,
-        keys=["msg:%:fwd", f"{BUNDLE}:%"],
-        since=job.now - FORWARD_WINDOW,
-        until=job.now,
-    )
-    return last.created_at + FORWARD_WINDOW if last is not None else None
+    since = job.now - FORWARD_WINDOW
+    forwards = [
+        row.created_at
+        for row in _recent(job)
+        if row.created_at > since
+        and row.coach_id == job.coach.id
+        and (
+            (row.idempotency_key.startswith("msg:") and row.idempotency_key.endswith(":fwd"))
+            or row.idempotency_key.startswith(f"{BUNDLE}:")
+        )
+    ]
+    return max(forwards) + FORWARD_WINDOW if forwards else None
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,19 @@ class OutboxRows(Repository[Outbox]):
             stmt.order_by(col(Outbox.created_at).desc(), col(Outbox.id).desc())
         ).first()
 
+    def of_client_since(
+        self, client_id: int | None, *, since: datetime, until: datetime
+    ) -> list[Outbox]:
+        """A client's rows made in (since, until], newest first."""
+        return list(
+            self._session.exec(
+                select(Outbox)
+                .where(Outbox.client_id == client_id)
+                .where(col(Outbox.created_at) > since, col(Outbox.created_at) <= until)
+                .order_by(col(Outbox.created_at).desc(), col(Outbox.id).desc())
+            ).all()
+        )
+
     def open_prompt(
         self, client_id: int | None, *, since: datetime, until: datetime, excluding: int | None
     ) -> int | None:

@@ -621,4 +621,5 @@ def test_a_burst_of_commits_and_notifies_is_delivered_in_a_few_passes(
     assert len(transport.sent) == 200
     assert len({d.message.idempotency_key for d in transport.sent}) == 200
     assert {r.status for r in rows(engine)} == {"sent"}
-    assert len(passes) <= 20, len(passes)  # one a notify would be 200
+    # one a notify would be 200; a loaded machine stretches the burst, so some slack
+    assert len(passes) <= 40, len(passes)
