@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, or_, update
-from sqlmodel import col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from bot.store.erasure import ClientRows, delete_rows, rows_about
 from bot.store.models import Client, Closure, Coach, FailedJoin, Identity, Invite
@@ -15,11 +16,14 @@ from bot.store.repository import Repository
 _CLOSURES = (
     select(Closure).where(Closure.coach_id == bindparam("coach")).order_by(col(Closure.start))
 )  # built once: it runs for every client message
+_CoachAccount = aliased(Identity)
 _WHO = (
-    select(Identity, Client, Coach)
+    select(Identity, Client, Coach, _CoachAccount)
     .outerjoin(Client, col(Client.id) == Identity.client_id)
     .outerjoin(Coach, col(Coach.id) == func.coalesce(Identity.coach_id, Client.coach_id))
+    .outerjoin(_CoachAccount, col(_CoachAccount.coach_id) == Coach.id)  # where a forward goes
     .where(Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user"))
+    .order_by(col(_CoachAccount.id))
 )  # built once: every inbound message runs it, and building it costs more than running it
 _COACH_CHATS = (
     select(Identity).where(Identity.coach_id == bindparam("coach")).order_by(col(Identity.id))
@@ -131,6 +135,10 @@ class Identities(Repository[Identity]):
 
     model = Identity
 
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._coach_accounts: dict[int, list[Identity]] = {}  # read with a sender, by `who`
+
     def of_account(self, platform: str, user_id: str) -> Identity | None:
         """The identity row of a platform account, if the bot knows it."""
         return self._session.exec(
@@ -140,11 +148,17 @@ class Identities(Repository[Identity]):
     def who(
         self, platform: str, user_id: str
     ) -> tuple[Identity, Client | None, Coach | None] | None:
-        """An account with the client it is and the coach it is or belongs to (one query)."""
-        row = self._session.exec(_WHO, params={"platform": platform, "user": user_id}).first()
-        if row is None:
+        """An account with the client it is and the coach it is or belongs to (one query).
+
+        The coach's own accounts come with it, so a forward later in this unit of work reads
+        no more to find her chat (`of_coach`).
+        """
+        rows = self._session.exec(_WHO, params={"platform": platform, "user": user_id}).all()
+        if not rows:
             return None
-        identity, client, coach = row
+        identity, client, coach, _ = rows[0]
+        if coach is not None and coach.id is not None:
+            self._coach_accounts[coach.id] = [r[3] for r in rows if r[3] is not None]
         return identity, client, coach
 
     def of_client(self, client_id: int | None) -> list[Identity]:
@@ -158,7 +172,10 @@ class Identities(Repository[Identity]):
         )
 
     def of_coach(self, coach_id: int | None) -> list[Identity]:
-        """A coach's accounts, oldest first."""
+        """A coach's accounts, oldest first (as `who` read them in this unit of work, if it did)."""
+        known = self._coach_accounts.get(coach_id) if coach_id is not None else None
+        if known is not None:
+            return list(known)
         return list(self._session.exec(_COACH_CHATS, params={"coach": coach_id}).all())
 
     def coaches_on(self, platform: str) -> list[Identity]:
